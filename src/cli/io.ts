@@ -1,0 +1,29 @@
+/**
+ * The streams and environment a command runs with, passed in so that commands are testable in-process.
+ */
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+export const processIo: CliIo = {
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+  env: process.env,
+};
+
+/** Runs `main` as the process entry point and exits with its code once output is flushed. */
+export function runMain(main: (argv: readonly string[], io: CliIo) => Promise<number> | number): void {
+  Promise.resolve()
+    .then(() => main(process.argv.slice(2), processIo))
+    .then(
+      (code) => {
+        process.exitCode = code;
+      },
+      (e: unknown) => {
+        process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+        process.exitCode = 1;
+      },
+    );
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+/**
+ * `tabby`: the node agent, the standalone BGP speaker, the embedded datastore server and the lab.
+ * Until each part lands, its command prints the usage and says it is not implemented (see README).
+ */
+import { type CliIo, runMain } from "./io.js";
+import { type CommandSpec, dispatchPending, renderUsage } from "./usage.js";
+
+export const tabbyCommands: readonly CommandSpec[] = [
+  { name: "node run", summary: "run the per-node agent", pending: "node agent issue" },
+  { name: "bgp run --config FILE", summary: "run a standalone BGP speaker", pending: "issue #5" },
+  { name: "bgp peers", summary: "show a running speaker's sessions", pending: "issue #5" },
+  { name: "bgp rib [PREFIX]", summary: "show a running speaker's Loc-RIB", pending: "issue #5" },
+  {
+    name: "bgp decode FILE [PEER_FILE]",
+    summary: "BGP messages from raw bytes to JSON lines",
+    pending: "issue #4",
+  },
+  { name: "bgp encode", summary: "JSON lines back to BGP bytes", pending: "issue #4" },
+  {
+    name: "datastore serve",
+    summary: "serve the embedded datastore as a Kubernetes API",
+    pending: "issue #8",
+  },
+  { name: "lab", summary: "a local cluster in network namespaces", pending: "lab issue" },
+];
+
+const usage = renderUsage("tabby", "tabby: Calico-compatible node networking agent", tabbyCommands);
+
+export function main(argv: readonly string[], io: CliIo): number {
+  return dispatchPending("tabby", usage, tabbyCommands, argv, io);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) runMain(main);
