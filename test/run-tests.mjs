@@ -36,7 +36,8 @@ function count({ code, json }) {
   let failed = json.numFailedTests;
   // A file that fails to load or whose hooks fail has no failed test of its own: count it once.
   for (const file of json.testResults ?? []) {
-    if (file.status === "failed" && !(file.assertionResults ?? []).some((a) => a.status === "failed")) failed += 1;
+    if (file.status === "failed" && !(file.assertionResults ?? []).some((a) => a.status === "failed"))
+      failed += 1;
   }
   if (code !== 0 && failed === 0) failed = 1; // e.g. an error in global setup/teardown
   return { passed: json.numPassedTests, failed, skipped: json.numPendingTests + json.numTodoTests };

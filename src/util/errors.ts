@@ -4,8 +4,8 @@
  * `isTabbyError(e, code)`, never by matching message text (undici's `errors.js` shows the pattern).
  *
  * The brand is a `Symbol.for` key, so bgp/, felix/ and ipam/ (which must not import src/) can define
- * their own error classes that `isTabbyError` still recognises: set `[Symbol.for("tabby.error")] = true`
- * and a `code`. Bugs are not typed: they throw plain `Error` and should crash loudly.
+ * their own error classes that `isTabbyError` still recognises: declare
+ * `const brand: unique symbol = Symbol.for("tabby.error") as never`, set `readonly [brand] = true` and a `code`. Bugs are not typed: they throw plain `Error` and should crash loudly.
  */
 
 export const TABBY_ERROR_BRAND: unique symbol = Symbol.for("tabby.error") as never;

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { expect, it } from "vitest";
-import { isAlive } from "./exec.js";
 import { Etcd } from "./etcd.js";
+import { isAlive } from "./exec.js";
 import { describeWith } from "./requirements.js";
 import { testScope } from "./scope.js";
 

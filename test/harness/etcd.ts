@@ -21,7 +21,9 @@ export function freePort(): Promise<number> {
     srv.once("error", reject);
     srv.listen(0, "127.0.0.1", () => {
       const addr = srv.address();
-      srv.close(() => (typeof addr === "object" && addr !== null ? resolve(addr.port) : reject(new Error("no port"))));
+      srv.close(() =>
+        typeof addr === "object" && addr !== null ? resolve(addr.port) : reject(new Error("no port")),
+      );
     });
   });
 }
@@ -145,7 +147,10 @@ export class Etcd {
 
   /** Puts a key; returns the store revision after the write. */
   async put(key: string, value: string): Promise<number> {
-    const r = await this.call<{ header: { revision: string } }>("/v3/kv/put", { key: b64(key), value: b64(value) });
+    const r = await this.call<{ header: { revision: string } }>("/v3/kv/put", {
+      key: b64(key),
+      value: b64(value),
+    });
     return Number(r.header.revision);
   }
 

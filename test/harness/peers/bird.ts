@@ -50,7 +50,9 @@ export class Bird extends DaemonBase {
     await writeFile(configFile, text);
     // Parse first, so a config error is reported as such rather than as "not ready".
     await run("bird", ["-p", "-c", configFile]);
-    const proc = ns.spawn("bird", ["-f", "-c", configFile, "-s", ctl, "-P", join(dir, "bird.pid")], { logFile });
+    const proc = ns.spawn("bird", ["-f", "-c", configFile, "-s", ctl, "-P", join(dir, "bird.pid")], {
+      logFile,
+    });
     const bird = new Bird(proc, ctl, configFile, logFile, opts.spec);
     await bird.withLog(() =>
       eventually(async () => (await bird.birdc("show", "status")).includes("Daemon is up and running"), {

@@ -5,16 +5,22 @@
  * `vtysh --vty_socket DIR ... json`. zebra installs learned routes into the namespace's kernel
  * (`proto bgp`); pass `zebra: false` to run bgpd alone (`-Z`), e.g. for benchmarks.
  */
+
+import { execFileSync } from "node:child_process";
 import { chmod, chown, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { execFileSync } from "node:child_process";
 import { run } from "../exec.js";
 import { makeTempDir } from "../naming.js";
 import type { Netns, NsProcess } from "../netns.js";
 import type { Scope } from "../scope.js";
 import { eventually } from "../wait.js";
 import { DaemonBase } from "./daemon.js";
-import { parseFrrAdvertised, parseFrrNeighbors, parseFrrPrefixDetail, parseFrrRouteTable } from "./parse-frr.js";
+import {
+  parseFrrAdvertised,
+  parseFrrNeighbors,
+  parseFrrPrefixDetail,
+  parseFrrRouteTable,
+} from "./parse-frr.js";
 import { renderFrrConfig, type SpeakerSpec } from "./spec.js";
 import type { BgpRoute, Family, PeerSession } from "./types.js";
 
@@ -88,7 +94,17 @@ export class Frr extends DaemonBase {
     if (opts.zebra !== false) {
       zebra = ns.spawn(
         `${FRR_BIN}/zebra`,
-        [...common, "-f", join(dir, "zebra.conf"), "-i", join(dir, "zebra.pid"), "-z", zapi, "--log", `file:${join(dir, "zebra.log")}`],
+        [
+          ...common,
+          "-f",
+          join(dir, "zebra.conf"),
+          "-i",
+          join(dir, "zebra.pid"),
+          "-z",
+          zapi,
+          "--log",
+          `file:${join(dir, "zebra.log")}`,
+        ],
         { logFile: join(dir, "zebra.out") },
       );
       await eventually(() => run("test", ["-S", zapi]).then(() => true), {
@@ -140,7 +156,9 @@ export class Frr extends DaemonBase {
   }
 
   async received(neighbor: string, family: Family): Promise<BgpRoute[]> {
-    return parseFrrRouteTable(await this.vtysh(`show bgp ${family} unicast neighbors ${neighbor} routes json`));
+    return parseFrrRouteTable(
+      await this.vtysh(`show bgp ${family} unicast neighbors ${neighbor} routes json`),
+    );
   }
 
   async advertised(neighbor: string, family: Family): Promise<BgpRoute[]> {

@@ -47,12 +47,24 @@ export class Gobgp extends DaemonBase {
     await writeFile(configFile, text);
     const proc = ns.spawn(
       "gobgpd",
-      ["-f", configFile, "-t", "toml", "--log-level=info", "--api-hosts", "127.0.0.1:50051", "--pprof-disable"],
+      [
+        "-f",
+        configFile,
+        "-t",
+        "toml",
+        "--log-level=info",
+        "--api-hosts",
+        "127.0.0.1:50051",
+        "--pprof-disable",
+      ],
       { logFile },
     );
     const g = new Gobgp(proc, ns, logFile);
     await g.withLog(() =>
-      eventually(() => g.gobgp("global", "-j").then(() => true), { what: "gobgpd's gRPC API", timeoutMs: 10_000 }),
+      eventually(() => g.gobgp("global", "-j").then(() => true), {
+        what: "gobgpd's gRPC API",
+        timeoutMs: 10_000,
+      }),
     );
     for (const p of opts.spec?.originate ?? []) await g.announce(p);
     return g;

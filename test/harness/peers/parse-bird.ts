@@ -41,7 +41,8 @@ export function parseBirdProtocols(text: string): PeerSession[] {
       const ch = /^\s+Channel (ipv4|ipv6)/.exec(l);
       if (ch) channel = ch[1] as Family;
       const routes = /^\s+Routes:\s+(\d+) imported,(?: (\d+) filtered,)? (\d+) exported/.exec(l);
-      if (routes && channel) prefixes[channel] = { received: Number(routes[1]), advertised: Number(routes[3]) };
+      if (routes && channel)
+        prefixes[channel] = { received: Number(routes[1]), advertised: Number(routes[3]) };
     }
     if (neighbor === undefined) continue;
     out.push({
@@ -60,7 +61,10 @@ export function parseBirdProtocols(text: string): PeerSession[] {
 const ORIGINS: Record<string, Origin> = { IGP: "igp", EGP: "egp", Incomplete: "incomplete" };
 
 /** Routes from `show route all [table T | protocol P | export P]`. */
-export function parseBirdRoutes(text: string, neighbors: ReadonlyMap<string, string> = new Map()): BgpRoute[] {
+export function parseBirdRoutes(
+  text: string,
+  neighbors: ReadonlyMap<string, string> = new Map(),
+): BgpRoute[] {
   const routes: BgpRoute[] = [];
   let prefix: string | undefined;
   let cur: MutableRoute | undefined;

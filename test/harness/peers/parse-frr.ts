@@ -34,10 +34,12 @@ export function parseFrrNeighbors(json: string): PeerSession[] {
     const prefixes: Partial<Record<Family, PrefixCounts>> = {};
     for (const [key, af] of Object.entries(n.addressFamilyInfo ?? {})) {
       const family = AF_KEYS[key];
-      if (family) prefixes[family] = { received: af.acceptedPrefixCounter ?? 0, advertised: af.sentPrefixCounter ?? 0 };
+      if (family)
+        prefixes[family] = { received: af.acceptedPrefixCounter ?? 0, advertised: af.sentPrefixCounter ?? 0 };
     }
     // lastResetDueTo starts as "Waiting for peer OPEN" on a fresh session: only a real drop makes it news.
-    const lastError = n.lastNotificationReason ?? ((n.connectionsDropped ?? 0) > 0 ? n.lastResetDueTo : undefined);
+    const lastError =
+      n.lastNotificationReason ?? ((n.connectionsDropped ?? 0) > 0 ? n.lastResetDueTo : undefined);
     return {
       neighbor,
       remoteAs: n.remoteAs,
@@ -61,7 +63,12 @@ interface FrrListPath {
   nexthops?: { ip?: string; scope?: string }[];
 }
 
-const ORIGINS: Record<string, Origin> = { IGP: "igp", EGP: "egp", incomplete: "incomplete", "?": "incomplete" };
+const ORIGINS: Record<string, Origin> = {
+  IGP: "igp",
+  EGP: "egp",
+  incomplete: "incomplete",
+  "?": "incomplete",
+};
 
 /** `show bgp <afi> unicast json` and `... neighbors X routes json`: `{routes: {prefix: [path, ...]}}`. */
 export function parseFrrRouteTable(json: string): BgpRoute[] {
@@ -103,7 +110,14 @@ export function parseFrrAdvertised(json: string): BgpRoute[] {
     prefix,
     nextHop: r.nextHop === undefined || r.nextHop === "0.0.0.0" || r.nextHop === "::" ? undefined : r.nextHop,
     asPath: parseAsPathString(r.path ?? ""),
-    origin: r.bgpOriginCode === "i" ? "igp" : r.bgpOriginCode === "e" ? "egp" : r.bgpOriginCode === "?" ? "incomplete" : undefined,
+    origin:
+      r.bgpOriginCode === "i"
+        ? "igp"
+        : r.bgpOriginCode === "e"
+          ? "egp"
+          : r.bgpOriginCode === "?"
+            ? "incomplete"
+            : undefined,
     ...(r.metric !== undefined ? { med: r.metric } : {}),
     ...(r.locPrf !== undefined ? { localPref: r.locPrf } : {}),
     communities: [],

@@ -27,7 +27,12 @@ interface GobgpPeer {
   state?: { neighbor_address?: string; peer_asn?: number; session_state?: number | string };
   afi_safis?: {
     config?: { family?: { afi?: number; safi?: number } };
-    state?: { family?: { afi?: number; safi?: number }; received?: number; accepted?: number; advertised?: number };
+    state?: {
+      family?: { afi?: number; safi?: number };
+      received?: number;
+      accepted?: number;
+      advertised?: number;
+    };
   }[];
 }
 
@@ -39,7 +44,8 @@ export function parseGobgpNeighbors(json: string): PeerSession[] {
       const fam = af.state?.family ?? af.config?.family;
       if (fam?.safi !== 1) continue;
       const family: Family | undefined = fam.afi === 1 ? "ipv4" : fam.afi === 2 ? "ipv6" : undefined;
-      if (family) prefixes[family] = { received: af.state?.accepted ?? 0, advertised: af.state?.advertised ?? 0 };
+      if (family)
+        prefixes[family] = { received: af.state?.accepted ?? 0, advertised: af.state?.advertised ?? 0 };
     }
     return {
       neighbor: p.conf?.neighbor_address ?? p.state?.neighbor_address ?? "",

@@ -3,7 +3,12 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parseBirdProtocols, parseBirdRoutes } from "./parse-bird.js";
-import { parseFrrAdvertised, parseFrrNeighbors, parseFrrPrefixDetail, parseFrrRouteTable } from "./parse-frr.js";
+import {
+  parseFrrAdvertised,
+  parseFrrNeighbors,
+  parseFrrPrefixDetail,
+  parseFrrRouteTable,
+} from "./parse-frr.js";
 import { parseGobgpNeighbors, parseGobgpRib } from "./parse-gobgp.js";
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8");
@@ -77,7 +82,13 @@ b6         BGP        ---        start  17:10:39.594  Idle          Received: Fi
 \tBGP.originator_id: 10.0.0.3
 \tBGP.cluster_list: 10.0.0.9 10.0.0.8
 `;
-    const routes = parseBirdRoutes(text, new Map([["n0", "10.0.0.2"], ["n1", "10.0.0.9"]]));
+    const routes = parseBirdRoutes(
+      text,
+      new Map([
+        ["n0", "10.0.0.2"],
+        ["n1", "10.0.0.9"],
+      ]),
+    );
     expect(routes.map((r) => [r.prefix, r.best, r.from, r.asPath])).toEqual([
       ["10.9.0.0/24", true, "10.0.0.2", [65002]],
       ["10.9.0.0/24", false, "10.0.0.9", [65003, 65004, 65005]],
@@ -99,7 +110,11 @@ describe("FRR parsers", () => {
 
   it("reads the table, local routes without next hop, and the IPv6 next hop", () => {
     const v4 = parseFrrRouteTable(fixture("frr-show-bgp-ipv4-unicast.json"));
-    expect(v4.find((r) => r.prefix === "203.0.113.0/24")).toMatchObject({ nextHop: undefined, asPath: [], best: true });
+    expect(v4.find((r) => r.prefix === "203.0.113.0/24")).toMatchObject({
+      nextHop: undefined,
+      asPath: [],
+      best: true,
+    });
     expect(v4.find((r) => r.prefix === "198.51.100.0/24")).toMatchObject({
       nextHop: "10.0.0.1",
       asPath: [65001, 65010],
@@ -149,9 +164,15 @@ describe("GoBGP parsers", () => {
       localPref: 200,
       largeCommunities: ["65000:1:2"],
     });
-    expect(v4.find((r) => r.prefix === "192.0.2.0/24")).toMatchObject({ from: "10.0.0.1", nextHop: "10.0.0.1" });
+    expect(v4.find((r) => r.prefix === "192.0.2.0/24")).toMatchObject({
+      from: "10.0.0.1",
+      nextHop: "10.0.0.1",
+    });
     const v6 = parseGobgpRib(fixture("gobgp-global-rib-ipv6.json"));
-    expect(v6.find((r) => r.prefix === "2001:db8:a::/48")).toMatchObject({ nextHop: "fd00::1", asPath: [65001] });
+    expect(v6.find((r) => r.prefix === "2001:db8:a::/48")).toMatchObject({
+      nextHop: "fd00::1",
+      asPath: [65001],
+    });
     expect(parseGobgpRib("null")).toEqual([]);
   });
 });

@@ -19,7 +19,6 @@ async function pair(scope: ReturnType<typeof testScope>) {
 }
 
 describeWith(["root", "iproute2", "bird", "frr"], "peer harness: BIRD <-> FRR", () => {
-
   it("establishes eBGP over IPv4 and IPv6 and exchanges one prefix of each family both ways", async () => {
     const scope = testScope();
     const { a, b } = await pair(scope);
@@ -56,7 +55,10 @@ describeWith(["root", "iproute2", "bird", "frr"], "peer harness: BIRD <-> FRR", 
     expect(v6).toMatchObject({ nextHop: "fd00::2", asPath: [65002], from: "fd00::2" });
 
     // BIRD's prefixes in FRR.
-    expect(await frr.waitForRoute("ipv4", "192.0.2.0/24")).toMatchObject({ nextHop: "10.0.0.1", asPath: [65001] });
+    expect(await frr.waitForRoute("ipv4", "192.0.2.0/24")).toMatchObject({
+      nextHop: "10.0.0.1",
+      asPath: [65001],
+    });
     expect(await frr.waitForRoute("ipv6", "2001:db8:a::/48")).toMatchObject({ asPath: [65001] });
 
     // Per-neighbor views and counters agree.
@@ -77,9 +79,9 @@ describeWith(["root", "iproute2", "bird", "frr"], "peer harness: BIRD <-> FRR", 
     const pid = bird.pid;
     await bird.stop();
     expect(isAlive(pid)).toBe(false);
-    const after = await frr.waitForSession("10.0.0.1", { state: "Active" }).catch(() =>
-      frr.waitForSession("10.0.0.1", { state: "Connect" }),
-    );
+    const after = await frr
+      .waitForSession("10.0.0.1", { state: "Active" })
+      .catch(() => frr.waitForSession("10.0.0.1", { state: "Connect" }));
     expect(after.state).not.toBe("Established");
   });
 });
@@ -101,7 +103,14 @@ describeWith(["root", "iproute2", "bird", "gobgp"], "peer harness: BIRD <-> GoBG
     });
     await gobgp.waitForSession("10.0.0.1");
     await bird.waitForSession("10.0.0.2");
-    await gobgp.announce("198.51.100.0/24", ["community", "65000:100", "large-community", "65000:1:2", "med", "7"]);
+    await gobgp.announce("198.51.100.0/24", [
+      "community",
+      "65000:100",
+      "large-community",
+      "65000:1:2",
+      "med",
+      "7",
+    ]);
     const r = await bird.waitForRoute("ipv4", "198.51.100.0/24");
     expect(r).toMatchObject({
       nextHop: "10.0.0.2",

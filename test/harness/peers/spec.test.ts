@@ -6,7 +6,13 @@ import { makeTempDir } from "../naming.js";
 import { describeWith } from "../requirements.js";
 import { testScope } from "../scope.js";
 import { Frr } from "./frr.js";
-import { renderBirdConfig, renderFrrConfig, renderGobgpConfig, renderTemplate, type SpeakerSpec } from "./spec.js";
+import {
+  renderBirdConfig,
+  renderFrrConfig,
+  renderGobgpConfig,
+  renderTemplate,
+  type SpeakerSpec,
+} from "./spec.js";
 
 // Every option of the neutral spec at once: the configs must be accepted by each daemon's own checker.
 const everything: SpeakerSpec = {
@@ -15,8 +21,22 @@ const everything: SpeakerSpec = {
   originate: ["192.0.2.0/24", "2001:db8:a::/48"],
   clusterId: "10.0.0.100",
   neighbors: [
-    { address: "10.0.0.2", as: 65002, holdTimeSec: 9, password: "s3cret", multihop: 2, gracefulRestart: true },
-    { address: "10.0.0.3", as: 65001, rrClient: true, nextHopSelf: true, passive: true, families: ["ipv4", "ipv6"] },
+    {
+      address: "10.0.0.2",
+      as: 65002,
+      holdTimeSec: 9,
+      password: "s3cret",
+      multihop: 2,
+      gracefulRestart: true,
+    },
+    {
+      address: "10.0.0.3",
+      as: 65001,
+      rrClient: true,
+      nextHopSelf: true,
+      passive: true,
+      families: ["ipv4", "ipv6"],
+    },
     { address: "fd00::2", as: 65002, localAddress: "fd00::1", port: 1179 },
   ],
 };

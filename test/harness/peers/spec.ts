@@ -5,7 +5,7 @@
  * (FRR `no bgp ebgp-requires-policy`), short connect/error-wait timers, `direct` iBGP next hops in BIRD,
  * `frr defaults traditional`, per-family activation.
  */
-import { familyOf, type Family } from "./types.js";
+import { type Family, familyOf } from "./types.js";
 
 export interface NeighborSpec {
   readonly address: string;
@@ -107,7 +107,8 @@ export function renderFrrConfig(s: SpeakerSpec, hostname = "frr"): string {
   for (const n of s.neighbors) {
     const a = n.address;
     L.push(` neighbor ${a} remote-as ${n.as}`, ` neighbor ${a} timers connect 1`);
-    if (n.holdTimeSec !== undefined) L.push(` neighbor ${a} timers ${Math.max(1, Math.floor(n.holdTimeSec / 3))} ${n.holdTimeSec}`);
+    if (n.holdTimeSec !== undefined)
+      L.push(` neighbor ${a} timers ${Math.max(1, Math.floor(n.holdTimeSec / 3))} ${n.holdTimeSec}`);
     if (n.port) L.push(` neighbor ${a} port ${n.port}`);
     if (n.localAddress) L.push(` neighbor ${a} update-source ${n.localAddress}`);
     if (n.passive) L.push(` neighbor ${a} passive`);
@@ -137,14 +138,28 @@ export function renderFrrConfig(s: SpeakerSpec, hostname = "frr"): string {
 
 export function renderGobgpConfig(s: SpeakerSpec): string {
   const q = JSON.stringify;
-  const L: string[] = ["[global.config]", `  as = ${s.as}`, `  router-id = ${q(s.routerId)}`, `  port = ${s.port ?? 179}`];
+  const L: string[] = [
+    "[global.config]",
+    `  as = ${s.as}`,
+    `  router-id = ${q(s.routerId)}`,
+    `  port = ${s.port ?? 179}`,
+  ];
   L.push(...(s.extra ?? []));
   for (const n of s.neighbors) {
-    L.push("", "[[neighbors]]", "  [neighbors.config]", `    neighbor-address = ${q(n.address)}`, `    peer-as = ${n.as}`);
+    L.push(
+      "",
+      "[[neighbors]]",
+      "  [neighbors.config]",
+      `    neighbor-address = ${q(n.address)}`,
+      `    peer-as = ${n.as}`,
+    );
     if (n.password) L.push(`    auth-password = ${q(n.password)}`);
     L.push("  [neighbors.timers.config]", "    connect-retry = 1");
     if (n.holdTimeSec !== undefined) {
-      L.push(`    hold-time = ${n.holdTimeSec}`, `    keepalive-interval = ${Math.max(1, Math.floor(n.holdTimeSec / 3))}`);
+      L.push(
+        `    hold-time = ${n.holdTimeSec}`,
+        `    keepalive-interval = ${Math.max(1, Math.floor(n.holdTimeSec / 3))}`,
+      );
     }
     if (n.passive || n.localAddress || n.port) {
       L.push("  [neighbors.transport.config]");
@@ -152,7 +167,8 @@ export function renderGobgpConfig(s: SpeakerSpec): string {
       if (n.localAddress) L.push(`    local-address = ${q(n.localAddress)}`);
       if (n.port) L.push(`    remote-port = ${n.port}`);
     }
-    if (n.multihop) L.push("  [neighbors.ebgp-multihop.config]", "    enabled = true", `    multihop-ttl = ${n.multihop}`);
+    if (n.multihop)
+      L.push("  [neighbors.ebgp-multihop.config]", "    enabled = true", `    multihop-ttl = ${n.multihop}`);
     if (n.rrClient) {
       L.push(
         "  [neighbors.route-reflector.config]",
@@ -163,7 +179,11 @@ export function renderGobgpConfig(s: SpeakerSpec): string {
     if (n.gracefulRestart) L.push("  [neighbors.graceful-restart.config]", "    enabled = true");
     L.push(...(n.extra ?? []));
     for (const f of familiesOf(n)) {
-      L.push("  [[neighbors.afi-safis]]", "    [neighbors.afi-safis.config]", `      afi-safi-name = "${f}-unicast"`);
+      L.push(
+        "  [[neighbors.afi-safis]]",
+        "    [neighbors.afi-safis.config]",
+        `      afi-safi-name = "${f}-unicast"`,
+      );
     }
   }
   return `${L.join("\n")}\n`;

@@ -70,7 +70,11 @@ export interface BgpDaemon {
   /** Polls until the session to `neighbor` is in `state` (default Established). */
   waitForSession(neighbor: string, opts?: { state?: SessionState; timeoutMs?: number }): Promise<PeerSession>;
   /** Polls until `prefix` is in the table (or, with `gone`, until it is not). */
-  waitForRoute(family: Family, prefix: string, opts?: { gone?: boolean; timeoutMs?: number }): Promise<BgpRoute | undefined>;
+  waitForRoute(
+    family: Family,
+    prefix: string,
+    opts?: { gone?: boolean; timeoutMs?: number },
+  ): Promise<BgpRoute | undefined>;
   /** SIGTERM by pid, SIGKILL after a grace period; idempotent. */
   stop(): Promise<void>;
 }

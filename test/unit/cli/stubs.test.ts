@@ -6,7 +6,15 @@ import { main as tabbyctl } from "../../../src/cli/tabbyctl.js";
 
 function io(env: Record<string, string> = {}) {
   const out = { stdout: "", stderr: "" };
-  const cli: CliIo = { stdout: (t) => void (out.stdout += t), stderr: (t) => void (out.stderr += t), env };
+  const cli: CliIo = {
+    stdout: (t) => {
+      out.stdout += t;
+    },
+    stderr: (t) => {
+      out.stderr += t;
+    },
+    env,
+  };
   return { cli, out };
 }
 
@@ -36,7 +44,11 @@ describe("command stubs until their issues land", () => {
   it("tabby-cni answers a runtime with a CNI error result, and a human with usage", () => {
     const rt = io({ CNI_COMMAND: "ADD" });
     expect(tabbyCni([], rt.cli)).toBe(1);
-    expect(JSON.parse(rt.out.stdout)).toEqual({ cniVersion: "1.0.0", code: 999, msg: "tabby-cni: ADD not implemented yet" });
+    expect(JSON.parse(rt.out.stdout)).toEqual({
+      cniVersion: "1.0.0",
+      code: 999,
+      msg: "tabby-cni: ADD not implemented yet",
+    });
     const human = io();
     expect(tabbyCni([], human.cli)).toBe(2);
     expect(human.out.stderr).toContain("CNI plugin");

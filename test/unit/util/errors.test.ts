@@ -10,9 +10,9 @@ describe("TabbyError", () => {
       field: "spec.blockSize",
       value: 33,
     });
-    expect(e.message).toBe('pool.yaml:7:3: spec.blockSize: must be 20..32 for IPv4 (value 33)');
+    expect(e.message).toBe("pool.yaml:7:3: spec.blockSize: must be 20..32 for IPv4 (value 33)");
     expect(new TabbyError("BGP_DECODE", "bad marker", { offset: 5 }).message).toBe("bad marker (at byte 5)");
-    expect(new TabbyError("X", "bad", { value: "a\"b" }).message).toBe('bad (value "a\\"b")');
+    expect(new TabbyError("X", "bad", { value: 'a"b' }).message).toBe('bad (value "a\\"b")');
   });
 
   it("is recognised by code, also when defined by a library folder through the global brand", () => {
@@ -23,8 +23,9 @@ describe("TabbyError", () => {
     expect(isTabbyError(new Error("plain"))).toBe(false);
     expect(isTabbyError(null)).toBe(false);
     // How bgp/ or felix/ (which may not import src/) mark their own errors.
+    const brand: unique symbol = Symbol.for("tabby.error") as never;
     class NetlinkError extends Error {
-      readonly [Symbol.for("tabby.error")] = true;
+      readonly [brand] = true;
       readonly code = "NETLINK_EEXIST";
     }
     expect(isTabbyError(new NetlinkError("exists"), "NETLINK_EEXIST")).toBe(true);

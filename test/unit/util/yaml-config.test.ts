@@ -87,7 +87,9 @@ describe("YAML config loading", () => {
   });
 
   it("reports YAML syntax errors with line and column", () => {
-    const e = errorOf(() => parseYamlConfig("routerId: 10.0.0.1\npeers: [a, b\nas: 1\n", "bad.yaml", decodeSpeaker));
+    const e = errorOf(() =>
+      parseYamlConfig("routerId: 10.0.0.1\npeers: [a, b\nas: 1\n", "bad.yaml", decodeSpeaker),
+    );
     expect(isTabbyError(e, "CONFIG_INVALID")).toBe(true);
     expect(e.message).toMatch(/^bad\.yaml:\d+:\d+: YAML syntax: /);
   });
