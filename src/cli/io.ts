@@ -5,12 +5,22 @@ export interface CliIo {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** Raw bytes to stdout (for `tabby bgp encode`). */
+  readonly stdoutBytes?: (bytes: Uint8Array) => void;
+  /** All of stdin (for `-` as a file name). */
+  readonly readStdin?: () => Promise<Uint8Array>;
 }
 
 export const processIo: CliIo = {
   stdout: (t) => process.stdout.write(t),
   stderr: (t) => process.stderr.write(t),
   env: process.env,
+  stdoutBytes: (b) => process.stdout.write(b),
+  readStdin: async () => {
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    return new Uint8Array(Buffer.concat(chunks));
+  },
 };
 
 /** Runs `main` as the process entry point and exits with its code once output is flushed. */

@@ -3,6 +3,7 @@
  * `tabby`: the node agent, the standalone BGP speaker, the embedded datastore server and the lab.
  * Until each part lands, its command prints the usage and says it is not implemented (see README).
  */
+import { runDecode, runEncode } from "./bgp-codec.js";
 import { type CliIo, runMain } from "./io.js";
 import { type CommandSpec, dispatchPending, renderUsage } from "./usage.js";
 
@@ -27,7 +28,9 @@ export const tabbyCommands: readonly CommandSpec[] = [
 
 const usage = renderUsage("tabby", "tabby: Calico-compatible node networking agent", tabbyCommands);
 
-export function main(argv: readonly string[], io: CliIo): number {
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  if (argv[0] === "bgp" && argv[1] === "decode") return runDecode(argv.slice(2), io);
+  if (argv[0] === "bgp" && argv[1] === "encode") return runEncode(argv.slice(2), io);
   return dispatchPending("tabby", usage, tabbyCommands, argv, io);
 }
 

@@ -19,16 +19,16 @@ function io(env: Record<string, string> = {}) {
 }
 
 describe("command stubs until their issues land", () => {
-  it("tabby --help prints usage on stdout and succeeds", () => {
+  it("tabby --help prints usage on stdout and succeeds", async () => {
     const { cli, out } = io();
-    expect(tabby(["--help"], cli)).toBe(0);
+    expect(await tabby(["--help"], cli)).toBe(0);
     expect(out.stdout).toContain("Usage: tabby <command>");
     expect(out.stdout).toContain("bgp decode FILE [PEER_FILE]");
   });
 
-  it("a planned command says it is not implemented and exits 2", () => {
+  it("a planned command says it is not implemented and exits 2", async () => {
     const { cli, out } = io();
-    expect(tabby(["bgp", "run", "--config", "x.yaml"], cli)).toBe(2);
+    expect(await tabby(["bgp", "run", "--config", "x.yaml"], cli)).toBe(2);
     expect(out.stderr.split("\n")[0]).toBe("tabby bgp run: not implemented yet (issue #5)");
     const c = io();
     expect(tabbyctl(["node", "status"], c.cli)).toBe(2);

@@ -1,0 +1,37 @@
+/**
+ * ROUTE-REFRESH (RFC 2918) with the RFC 7313 subtypes (0 normal request, 1 BoRR, 2 EoRR). The message
+ * is exactly 4 octets after the header; RFC 7313 §5 answers a wrong length with ROUTE-REFRESH Message
+ * Error / Invalid Message Length and the message as data. Reserved subtypes (3..255) decode and are left
+ * for the session to ignore, as RFC 7313 says.
+ */
+import { HEADER_LEN, MsgType } from "./constants.js";
+import { BgpDecodeError } from "./errors.js";
+import { writeHeader } from "./header.js";
+
+export interface RouteRefreshMessage {
+  readonly type: "ROUTE-REFRESH";
+  readonly afi: number;
+  /** 0 = refresh request, 1 = Beginning of Route Refresh, 2 = End of Route Refresh. */
+  readonly subtype: number;
+  readonly safi: number;
+}
+
+export const RouteRefreshSubtype = { Request: 0, BoRR: 1, EoRR: 2 } as const;
+
+export function decodeRouteRefresh(buf: Uint8Array): RouteRefreshMessage {
+  if (buf.length !== HEADER_LEN + 4) {
+    // RFC 7313 §5: the data is the complete ROUTE-REFRESH message.
+    throw new BgpDecodeError(7, 1, 16, "session-reset", buf.slice(), `ROUTE-REFRESH of length ${buf.length}`);
+  }
+  return { type: "ROUTE-REFRESH", afi: (buf[19]! << 8) | buf[20]!, subtype: buf[21]!, safi: buf[22]! };
+}
+
+export function encodeRouteRefresh(r: Omit<RouteRefreshMessage, "type">): Uint8Array {
+  const out = new Uint8Array(HEADER_LEN + 4);
+  writeHeader(out, 0, out.length, MsgType.RouteRefresh);
+  out[19] = r.afi >> 8;
+  out[20] = r.afi & 0xff;
+  out[21] = r.subtype;
+  out[22] = r.safi;
+  return out;
+}
