@@ -25,6 +25,11 @@ export const processIo: CliIo = {
 
 /** Runs `main` as the process entry point and exits with its code once output is flushed. */
 export function runMain(main: (argv: readonly string[], io: CliIo) => Promise<number> | number): void {
+  // `tabby bgp decode capture | head`: a closed pipe ends the output, it is not an error.
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw e;
+  });
   Promise.resolve()
     .then(() => main(process.argv.slice(2), processIo))
     .then(
