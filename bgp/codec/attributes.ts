@@ -114,7 +114,9 @@ function u32List(v: Uint8Array): number[] {
 }
 function u32Bytes(list: readonly number[]): Uint8Array {
   const out = new Uint8Array(list.length * 4);
-  list.forEach((n, i) => out.set(be32(n), i * 4));
+  list.forEach((n, i) => {
+    out.set(be32(n), i * 4);
+  });
   return out;
 }
 function ipv4List(v: Uint8Array): string[] {
@@ -124,7 +126,9 @@ function ipv4List(v: Uint8Array): string[] {
 }
 function ipv4Bytes(list: readonly string[]): Uint8Array {
   const out = new Uint8Array(list.length * 4);
-  list.forEach((a, i) => parseIpv4Into(a, out, i * 4));
+  list.forEach((a, i) => {
+    parseIpv4Into(a, out, i * 4);
+  });
   return out;
 }
 function ipv4(a: string): Uint8Array {
@@ -151,7 +155,9 @@ function decodeNextHops(v: Uint8Array, afi: AfiCode): string[] | undefined {
 function encodeNextHops(list: readonly string[]): Uint8Array {
   if (list.length === 1 && !list[0]!.includes(":")) return ipv4(list[0]!);
   const out = new Uint8Array(16 * list.length);
-  list.forEach((a, i) => parseIpv6Into(a, out, 16 * i));
+  list.forEach((a, i) => {
+    parseIpv6Into(a, out, 16 * i);
+  });
   return out;
 }
 

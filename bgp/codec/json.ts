@@ -428,7 +428,9 @@ export function attributeFromJson(x: Json, path: string): PathAttribute {
         return bytes;
       });
       const value = new Uint8Array(parts.length * 8);
-      parts.forEach((p, i) => value.set(p, i * 8));
+      parts.forEach((p, i) => {
+        value.set(p, i * 8);
+      });
       return { kind: "extended-communities", ...b, value };
     }
     case 32: {
