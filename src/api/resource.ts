@@ -5,6 +5,8 @@
  * items first, as calicoctl's createResourcesFromBytes does. Pure: write-time rules that need stored
  * state are run by the caller through `checkWrite`.
  */
+
+import { formatPath } from "../util/yaml-config.js";
 import { type FieldIssue, Issues } from "./issues.js";
 import type { KindDef, WriteContext } from "./kind.js";
 import { API_VERSION, decodeMeta, type Resource } from "./meta.js";
@@ -82,9 +84,13 @@ export function decodeResource(raw: unknown): DecodeResult {
     spec = def.defaults(spec, resource);
     resource.spec = spec;
   }
-  // Fields that failed to decode are absent here; the rules skip what is absent, so every problem of
-  // the document is reported in one round without follow-on noise.
+  // Fields that failed to decode are absent here, so a rule may see "missing" where the user wrote
+  // something wrong; keep only the first problem per field so the report has no follow-on noise.
+  const decodeProblems = issues.list.length;
   def.validate?.(resource, issues);
+  const seen = new Set(issues.list.slice(0, decodeProblems).map((i) => formatPath(i.path)));
+  const ruleProblems = issues.list.splice(decodeProblems).filter((i) => !seen.has(formatPath(i.path)));
+  issues.list.push(...ruleProblems);
   if (!issues.empty) return { ok: false, kind: def.kind, ...(name ? { name } : {}), issues: issues.list };
   return { ok: true, resource, def };
 }
