@@ -1,0 +1,353 @@
+/**
+ * The desired dataplane of one node, computed from the cluster (calico.md §2.6-2.11, 2.14, 2.15):
+ * - each local workload IP: `<ip>/32 dev caliX scope link proto boot` (+ a permanent ARP entry);
+ * - each local block: `blackhole <block> proto 80` (not for /32 blocks, which would shadow the CNI's /32);
+ * - each remote block, the way its pool says: VXLAN `via <vtep> dev vxlan.calico onlink` with the
+ *   VTEP's ARP and FDB entries, IP-in-IP `via <node> dev tunl0 onlink`, or direct `via <node> dev
+ *   <parent>`; CrossSubnet encapsulates only when the remote node IP is outside this node's
+ *   `bgp.ipv4Address` subnet (felix/calc/l3_route_resolver.go);
+ * - the tunnel devices, their MTUs, the pod MTU, and the natOutgoing pool sets.
+ * Pure. Input that cannot be honoured becomes a DataplaneError naming it; the rest is still computed.
+ */
+import { DataplaneError } from "../errors.js";
+import {
+  type Cidr,
+  cidrContainsCidr,
+  cidrContainsIp,
+  type Family,
+  formatCidr,
+  formatIp,
+  parseCidr,
+  parseIp,
+} from "../ip.js";
+import type {
+  DesiredFdb,
+  DesiredIpip,
+  DesiredNeighbour,
+  DesiredRoute,
+  DesiredState,
+  DesiredVxlan,
+  DesiredWorkloadIface,
+} from "./desired.js";
+import {
+  DEFAULT_CONFIG,
+  type DesiredInputs,
+  type EncapMode,
+  type FelixConfig,
+  type NodeInput,
+} from "./inputs.js";
+import { computeEncapMtus } from "./mtu.js";
+import { computeVtepMac } from "./vtep-mac.js";
+
+export const VXLAN_IFACE = "vxlan.calico";
+export const IPIP_IFACE = "tunl0";
+
+interface Pool {
+  readonly cidr: Cidr;
+  readonly text: string;
+  readonly vxlanMode: EncapMode;
+  readonly ipipMode: EncapMode;
+  readonly natOutgoing: boolean;
+}
+
+export function resolveConfig(partial: Partial<FelixConfig> | undefined): FelixConfig {
+  return { ...DEFAULT_CONFIG, ...(partial ?? {}) };
+}
+
+export function isWorkloadIface(name: string, cfg: Pick<FelixConfig, "interfacePrefixes">): boolean {
+  return cfg.interfacePrefixes.some((p) => name.startsWith(p));
+}
+
+function tryParse(text: string, what: string, errors: DataplaneError[]): Cidr | undefined {
+  try {
+    return parseCidr(text);
+  } catch (e) {
+    errors.push(new DataplaneError("FELIX_BAD_INPUT", `${what}: ${(e as Error).message}`, { cidr: text }));
+    return undefined;
+  }
+}
+
+/** The node IP of `family` without its prefix, and the subnet it implies. */
+function nodeAddress(n: NodeInput, family: Family): { ip: Uint8Array; subnet: Cidr } | undefined {
+  const text = family === 4 ? n.ipv4Address : n.ipv6Address;
+  if (text === undefined || text === "") return undefined;
+  const slash = text.indexOf("/");
+  const ip = parseIp(slash < 0 ? text : text.slice(0, slash));
+  return { ip, subnet: parseCidr(text) };
+}
+
+export function computeDesired(inp: DesiredInputs): DesiredState {
+  const cfg = resolveConfig(inp.config);
+  const errors: DataplaneError[] = [];
+  const routes = new Map<string, DesiredRoute>();
+  const mtus = computeEncapMtus(inp.host.hostMtu, cfg);
+
+  const addRoute = (r: DesiredRoute): void => {
+    const key = `${r.dst}|${r.metric}`;
+    const had = routes.get(key);
+    if (had === undefined) {
+      routes.set(key, r);
+      return;
+    }
+    errors.push(
+      new DataplaneError(
+        "FELIX_ROUTE_CONFLICT",
+        `route ${r.dst} wanted twice: by ${had.owner} and by ${r.owner}; keeping the first`,
+        { route: r.dst, ...(r.ifName ? { iface: r.ifName } : {}) },
+      ),
+    );
+  };
+
+  // Pools: the most specific pool containing a block decides how it is reached.
+  const pools: Pool[] = [];
+  for (const p of inp.pools) {
+    const cidr = tryParse(p.cidr, `IPPool ${p.cidr}`, errors);
+    if (cidr === undefined) continue;
+    pools.push({
+      cidr,
+      text: formatCidr(cidr),
+      vxlanMode: p.vxlanMode ?? "Never",
+      ipipMode: p.ipipMode ?? "Never",
+      natOutgoing: p.natOutgoing ?? false,
+    });
+  }
+  pools.sort((a, b) => b.cidr.prefixLen - a.cidr.prefixLen);
+  const poolOf = (c: Cidr): Pool | undefined => pools.find((p) => cidrContainsCidr(p.cidr, c));
+  const vxlanOn = pools.some((p) => p.cidr.family === 4 && p.vxlanMode !== "Never");
+  const ipipOn = pools.some((p) => p.cidr.family === 4 && p.ipipMode !== "Never");
+
+  const me = inp.thisNode;
+  let my4: { ip: Uint8Array; subnet: Cidr } | undefined;
+  let my6: { ip: Uint8Array; subnet: Cidr } | undefined;
+  try {
+    my4 = nodeAddress(me, 4);
+    my6 = nodeAddress(me, 6);
+  } catch (e) {
+    errors.push(new DataplaneError("FELIX_BAD_INPUT", `node ${me.name}: ${(e as Error).message}`));
+  }
+
+  // Local workloads (calico.md §2.6).
+  const workloads: DesiredWorkloadIface[] = [];
+  const neighbours: DesiredNeighbour[] = [];
+  for (const w of [...inp.workloads].sort((a, b) =>
+    a.ifName < b.ifName ? -1 : a.ifName > b.ifName ? 1 : 0,
+  )) {
+    const who = `workload ${w.name ?? w.ifName} on ${w.ifName}`;
+    if (!isWorkloadIface(w.ifName, cfg)) {
+      errors.push(
+        new DataplaneError(
+          "FELIX_BAD_INPUT",
+          `${who}: interface name does not start with ${cfg.interfacePrefixes.join("|")}`,
+          { iface: w.ifName },
+        ),
+      );
+      continue;
+    }
+    let v4 = false;
+    let v6 = false;
+    for (const net of w.ipNetworks) {
+      const c = tryParse(net, who, errors);
+      if (c === undefined) continue;
+      const host = {
+        family: c.family,
+        addr: parseIp(net.split("/")[0]!),
+        prefixLen: c.family === 4 ? 32 : 128,
+      };
+      const dst = formatCidr(host);
+      if (c.family === 4) v4 = true;
+      else v6 = true;
+      addRoute({
+        dst,
+        type: "unicast",
+        protocol: cfg.deviceRouteProtocol,
+        ifName: w.ifName,
+        metric: cfg.workloadRouteMetric,
+        owner: who,
+      });
+      // Static ARP for IPv4 only; IPv6 neighbours are left to the kernel (Calico does the same).
+      if (c.family === 4 && w.mac !== undefined) {
+        neighbours.push({ ifName: w.ifName, dst: formatIp(host.addr), lladdr: w.mac.toLowerCase() });
+      }
+    }
+    workloads.push({ ifName: w.ifName, ...(w.name ? { name: w.name } : {}), ipv4: v4, ipv6: v6 });
+  }
+
+  // Blocks (calico.md §2.7-2.11).
+  const nodes = new Map(inp.nodes.map((n) => [n.name, n]));
+  const vteps = new Map<string, { ip: string; mac: string; nodeIp: string }>();
+  const seenBlocks = new Map<string, string>();
+  for (const b of [...inp.blocks].sort((x, y) => (x.cidr < y.cidr ? -1 : x.cidr > y.cidr ? 1 : 0))) {
+    const c = tryParse(b.cidr, `block ${b.cidr}`, errors);
+    if (c === undefined) continue;
+    const dst = formatCidr(c);
+    const prior = seenBlocks.get(dst);
+    if (prior !== undefined) {
+      errors.push(
+        new DataplaneError("FELIX_ROUTE_CONFLICT", `block ${dst} is affine to ${prior} and to ${b.node}`, {
+          cidr: dst,
+        }),
+      );
+      continue;
+    }
+    seenBlocks.set(dst, b.node);
+    const hostPrefix = c.prefixLen === (c.family === 4 ? 32 : 128);
+    if (b.node === me.name) {
+      if (!hostPrefix) {
+        addRoute({
+          dst,
+          type: "blackhole",
+          protocol: cfg.routeProtocol,
+          metric: cfg.routeMetric,
+          owner: `local block ${dst}`,
+        });
+      }
+      continue;
+    }
+    const who = `block ${dst} of node ${b.node}`;
+    const pool = poolOf(c);
+    if (pool === undefined) {
+      errors.push(new DataplaneError("FELIX_BAD_INPUT", `${who}: in no IPPool`, { cidr: dst }));
+      continue;
+    }
+    const node = nodes.get(b.node);
+    let remote: { ip: Uint8Array } | undefined;
+    try {
+      remote = node && nodeAddress(node, c.family);
+    } catch (e) {
+      errors.push(new DataplaneError("FELIX_BAD_INPUT", `${who}: ${(e as Error).message}`, { cidr: dst }));
+      continue;
+    }
+    if (node === undefined || remote === undefined) {
+      errors.push(
+        new DataplaneError("FELIX_BAD_INPUT", `${who}: node has no IPv${c.family} address`, { cidr: dst }),
+      );
+      continue;
+    }
+    const nodeIp = formatIp(remote.ip);
+    const mine = c.family === 4 ? my4 : my6;
+    // Unknown local subnet counts as "different subnet": encapsulate (calico.md §2.10).
+    const sameSubnet = mine !== undefined && cidrContainsIp(mine.subnet, remote.ip);
+    const encap = (mode: EncapMode): boolean => mode === "Always" || (mode === "CrossSubnet" && !sameSubnet);
+    if (c.family === 4 && encap(pool.vxlanMode)) {
+      if (me.vxlanTunnelAddr === undefined || node.vxlanTunnelAddr === undefined) {
+        const whose = me.vxlanTunnelAddr === undefined ? `this node (${me.name})` : `node ${node.name}`;
+        errors.push(
+          new DataplaneError(
+            "FELIX_BAD_INPUT",
+            `${who}: VXLAN pool but ${whose} has no VXLAN tunnel address`,
+            {
+              cidr: dst,
+            },
+          ),
+        );
+        continue;
+      }
+      const vtep = formatIp(parseIp(node.vxlanTunnelAddr));
+      vteps.set(node.name, {
+        ip: vtep,
+        mac: (node.vxlanTunnelMac ?? computeVtepMac(node.name)).toLowerCase(),
+        nodeIp,
+      });
+      addRoute({
+        dst,
+        type: "unicast",
+        protocol: cfg.routeProtocol,
+        ifName: VXLAN_IFACE,
+        gateway: vtep,
+        onlink: true,
+        metric: cfg.routeMetric,
+        mtu: mtus.vxlan,
+        owner: `remote ${who} (vxlan)`,
+      });
+    } else if (c.family === 4 && encap(pool.ipipMode)) {
+      addRoute({
+        dst,
+        type: "unicast",
+        protocol: cfg.routeProtocol,
+        ifName: IPIP_IFACE,
+        gateway: nodeIp,
+        onlink: true,
+        metric: cfg.routeMetric,
+        owner: `remote ${who} (ipip)`,
+      });
+    } else if (c.family === 6 && pool.vxlanMode !== "Never" && !sameSubnet) {
+      errors.push(
+        new DataplaneError("FELIX_BAD_INPUT", `${who}: IPv6 VXLAN is not supported yet`, { cidr: dst }),
+      );
+    } else {
+      // No encapsulation: straight to the node over the parent interface when it is on our subnet,
+      // otherwise a recursive gateway route the fabric must be able to carry.
+      const viaParent = sameSubnet && inp.host.parentIface !== undefined;
+      addRoute({
+        dst,
+        type: "unicast",
+        protocol: cfg.routeProtocol,
+        gateway: nodeIp,
+        ...(viaParent ? { ifName: inp.host.parentIface } : {}),
+        metric: cfg.routeMetric,
+        owner: `remote ${who} (${pool.vxlanMode !== "Never" || pool.ipipMode !== "Never" ? "same subnet" : "no encap"})`,
+      });
+    }
+  }
+
+  // VXLAN device and per-VTEP L2 state (calico.md §2.9).
+  let vxlan: DesiredVxlan | undefined;
+  const fdb: DesiredFdb[] = [];
+  if (vxlanOn && me.vxlanTunnelAddr !== undefined) {
+    if (my4 === undefined) {
+      errors.push(
+        new DataplaneError("FELIX_BAD_INPUT", `node ${me.name}: VXLAN needs this node's IPv4 address`, {
+          iface: VXLAN_IFACE,
+        }),
+      );
+    } else {
+      vxlan = {
+        name: VXLAN_IFACE,
+        vni: cfg.vxlanVni,
+        port: cfg.vxlanPort,
+        ...(inp.host.parentIface !== undefined ? { parentIface: inp.host.parentIface } : {}),
+        localIp: formatIp(my4.ip),
+        mac: (me.vxlanTunnelMac ?? computeVtepMac(me.name)).toLowerCase(),
+        mtu: mtus.vxlan,
+        address: formatIp(parseIp(me.vxlanTunnelAddr)),
+      };
+      for (const v of [...vteps.values()].sort((a, b) => (a.ip < b.ip ? -1 : 1))) {
+        neighbours.push({ ifName: VXLAN_IFACE, dst: v.ip, lladdr: v.mac });
+        fdb.push({ ifName: VXLAN_IFACE, lladdr: v.mac, dst: v.nodeIp });
+      }
+    }
+  }
+
+  // IP-in-IP device (calico.md §2.8).
+  const ipip: DesiredIpip | undefined = ipipOn
+    ? {
+        name: IPIP_IFACE,
+        mtu: mtus.ipip,
+        ...(me.ipipTunnelAddr !== undefined ? { address: formatIp(parseIp(me.ipipTunnelAddr)) } : {}),
+      }
+    : undefined;
+
+  const byFamily = (f: Family, masq: boolean): string[] =>
+    pools
+      .filter((p) => p.cidr.family === f && (!masq || p.natOutgoing))
+      .map((p) => p.text)
+      .sort();
+  const encapMtus = [...(vxlan ? [mtus.vxlan] : []), ...(ipip ? [mtus.ipip] : [])];
+
+  return {
+    routes: [...routes.values()],
+    workloads,
+    ...(vxlan ? { vxlan } : {}),
+    ...(ipip ? { ipip } : {}),
+    neighbours,
+    fdb,
+    nat: {
+      masqPools4: byFamily(4, true),
+      masqPools6: byFamily(6, true),
+      allPools4: byFamily(4, false),
+      allPools6: byFamily(6, false),
+    },
+    podMtu: encapMtus.length > 0 ? Math.min(...encapMtus) : inp.host.hostMtu,
+    errors,
+  };
+}

@@ -1,0 +1,336 @@
+/**
+ * The converging route table (style.md §4; Calico felix/routetable/route_table.go): holds the desired
+ * routes of one kernel table, mirrors the kernel's (a full dump on start, on overrun and every
+ * routeRefreshInterval, kept current from netlink events in between), and writes only the difference,
+ * in batches. On start it adopts routes that are already right instead of flushing, so a restart with
+ * correct state writes nothing. Unexpected routes on workload interfaces live out a grace period first
+ * (the CNI plugin adds a pod's /32 before felix hears of the pod). Failed writes are retried; routes
+ * that cannot exist yet (their interface is missing) wait for the interface's link event.
+ */
+import type { Logger } from "pino";
+import type { Clock, TimerHandle } from "../clock.js";
+import { DataplaneError, type NetlinkError } from "../errors.js";
+import { IPIP_IFACE, isWorkloadIface, resolveConfig, VXLAN_IFACE } from "../model/compute-desired.js";
+import type { DesiredRoute } from "../model/desired.js";
+import type { FelixConfig } from "../model/inputs.js";
+import { IFF } from "../netlink/constants.js";
+import type { RtnlEvent } from "../netlink/events.js";
+import type { Link } from "../netlink/link-codec.js";
+import { describeRoute, type Route, routeKey } from "../netlink/route-codec.js";
+import type { RouteWrite, RtnetlinkApi } from "../netlink/rtnetlink.js";
+import { desiredKey, diffRoutes, type OwnershipPolicy } from "./route-diff.js";
+
+const ESRCH = 3;
+const RETRY_MS = 5_000;
+
+export interface RouteTableOptions {
+  readonly nl: RtnetlinkApi;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly config?: Partial<FelixConfig>;
+  /** Tunnel devices whose routes are all felix's; default vxlan.calico and tunl0. */
+  readonly specialIfaces?: readonly string[];
+}
+
+export interface ApplyResult {
+  /** True when this pass started from a fresh dump of the kernel. */
+  readonly full: boolean;
+  readonly replaced: number;
+  readonly deleted: number;
+  /** Unexpected routes on workload interfaces still inside their grace period. */
+  readonly waiting: number;
+  /** Everything that could not be done, each naming its route and interface. */
+  readonly errors: readonly (DataplaneError | NetlinkError)[];
+}
+
+export class RouteTable {
+  private readonly cfg: FelixConfig;
+  private readonly policy: OwnershipPolicy;
+  private desired = new Map<string, DesiredRoute>();
+  private readonly desiredByIface = new Map<string, Set<string>>();
+  private readonly actual = new Map<string, Route>();
+  private readonly links = new Map<number, Link>();
+  private readonly ifIndexByName = new Map<string, number>();
+  private readonly strayFirstSeen = new Map<string, number>();
+  private dirty = new Set<string>();
+  private needFull = true;
+  private inputErrors: DataplaneError[] = [];
+  private loggedErrors = new Set<string>();
+  private running: Promise<ApplyResult> | undefined;
+  private again = false;
+  private started = false;
+  private timer: { handle: TimerHandle; due: number } | undefined;
+  private refreshTimer: TimerHandle | undefined;
+
+  constructor(private readonly opts: RouteTableOptions) {
+    this.cfg = resolveConfig(opts.config);
+    this.policy = {
+      table: this.cfg.routeTable,
+      exclusiveProtocols: new Set(
+        this.cfg.routeProtocol !== this.cfg.deviceRouteProtocol ? [this.cfg.routeProtocol] : [],
+      ),
+      isWorkloadIface: (n) => isWorkloadIface(n, this.cfg),
+      specialIfaces: new Set(opts.specialIfaces ?? [VXLAN_IFACE, IPIP_IFACE]),
+    };
+  }
+
+  /** Starts the periodic full resync and applies whenever something changes. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.scheduleRefresh();
+    this.schedule(0);
+  }
+
+  stop(): void {
+    this.started = false;
+    this.timer?.handle.cancel();
+    this.timer = undefined;
+    this.refreshTimer?.cancel();
+    this.refreshTimer = undefined;
+  }
+
+  /** Replaces the desired routes; only keys whose route changed are looked at again. */
+  setDesired(routes: readonly DesiredRoute[]): void {
+    const next = new Map<string, DesiredRoute>();
+    const errors: DataplaneError[] = [];
+    for (const r of routes) {
+      const key = desiredKey(r, this.cfg.routeTable);
+      const had = next.get(key);
+      if (had !== undefined) {
+        errors.push(
+          new DataplaneError(
+            "FELIX_ROUTE_CONFLICT",
+            `route ${r.dst} wanted twice: by ${had.owner} and by ${r.owner}; keeping the first`,
+            { route: r.dst, ...(r.ifName ? { iface: r.ifName } : {}) },
+          ),
+        );
+        continue;
+      }
+      next.set(key, r);
+    }
+    for (const [k, r] of next) {
+      const old = this.desired.get(k);
+      if (old === undefined || signature(old) !== signature(r)) this.dirty.add(k);
+    }
+    for (const k of this.desired.keys()) if (!next.has(k)) this.dirty.add(k);
+    this.desired = next;
+    this.desiredByIface.clear();
+    for (const [k, r] of next) {
+      if (r.ifName === undefined) continue;
+      const s = this.desiredByIface.get(r.ifName) ?? new Set<string>();
+      this.desiredByIface.set(r.ifName, s);
+      s.add(k);
+    }
+    this.inputErrors = errors;
+    this.schedule(0);
+  }
+
+  /** Forces the next pass to start from a fresh dump (also done by the refresh timer). */
+  requestFullResync(): void {
+    this.needFull = true;
+    this.schedule(0);
+  }
+
+  /** Feeds netlink notifications: keeps the mirror current and marks what to look at again. */
+  handleEvents(events: readonly RtnlEvent[]): void {
+    for (const e of events) {
+      if (e.kind === "overrun") {
+        this.needFull = true;
+      } else if (e.kind === "link") {
+        this.onLink(e.op, e.link);
+      } else if (e.kind === "route" && e.route.table === this.cfg.routeTable) {
+        const key = routeKey(e.route);
+        if (e.op === "new") this.actual.set(key, e.route);
+        else if (this.actual.get(key)?.oif === e.route.oif) this.actual.delete(key);
+        this.dirty.add(key);
+      }
+    }
+    this.schedule(0);
+  }
+
+  private onLink(op: "new" | "del", link: Link): void {
+    const old = this.links.get(link.index);
+    if (old !== undefined && old.name !== link.name) this.ifIndexByName.delete(old.name);
+    const gone = op === "del" || (link.flags & IFF.UP) === 0;
+    if (op === "del") {
+      this.links.delete(link.index);
+      if (this.ifIndexByName.get(link.name) === link.index) this.ifIndexByName.delete(link.name);
+    } else {
+      this.links.set(link.index, link);
+      this.ifIndexByName.set(link.name, link.index);
+    }
+    // The kernel drops routes through a device that goes down or away without notifying (IPv4).
+    for (const [k, r] of this.actual) {
+      if (r.oif !== link.index) continue;
+      if (gone) this.actual.delete(k);
+      this.dirty.add(k);
+    }
+    for (const k of this.desiredByIface.get(link.name) ?? []) this.dirty.add(k);
+  }
+
+  /** One reconcile pass; concurrent calls share the running pass and queue one more after it. */
+  apply(): Promise<ApplyResult> {
+    if (this.running !== undefined) {
+      this.again = true;
+      return this.running;
+    }
+    const run = this.applyOnce().finally(() => {
+      this.running = undefined;
+      if (this.again) {
+        this.again = false;
+        this.schedule(0);
+      }
+    });
+    this.running = run;
+    return run;
+  }
+
+  private async applyOnce(): Promise<ApplyResult> {
+    const { nl, logger, clock } = this.opts;
+    const full = this.needFull;
+    if (full) {
+      this.needFull = false;
+      this.dirty.clear();
+      const links = await nl.dumpLinks();
+      const routes = await nl.dumpRoutes(0);
+      this.links.clear();
+      this.ifIndexByName.clear();
+      for (const l of links) {
+        this.links.set(l.index, l);
+        this.ifIndexByName.set(l.name, l.index);
+      }
+      this.actual.clear();
+      for (const r of routes) {
+        if (r.table !== this.cfg.routeTable) continue;
+        const key = routeKey(r);
+        if (!this.actual.has(key)) this.actual.set(key, r);
+      }
+    }
+    const keys = full ? undefined : this.dirty;
+    this.dirty = new Set();
+    const plan = diffRoutes(
+      this.desired,
+      this.actual,
+      {
+        policy: this.policy,
+        ifIndex: (n) => this.ifIndexByName.get(n),
+        ifName: (i) => this.links.get(i)?.name,
+      },
+      keys,
+    );
+
+    // Grace period for unexpected routes on workload interfaces (Calico routeCleanupGracePeriod).
+    const now = clock.now();
+    const writes: RouteWrite[] = [];
+    const strayKeys = new Set<string>();
+    let nextDue: number | undefined;
+    let waiting = 0;
+    for (const s of plan.strays) {
+      const k = routeKey(s);
+      strayKeys.add(k);
+      const first = this.strayFirstSeen.get(k) ?? now;
+      this.strayFirstSeen.set(k, first);
+      if (now - first >= this.cfg.routeCleanupGracePeriodMs) {
+        writes.push({ op: "delete", route: s, label: this.describe(s) });
+      } else {
+        waiting++;
+        const due = first + this.cfg.routeCleanupGracePeriodMs;
+        nextDue = nextDue === undefined ? due : Math.min(nextDue, due);
+      }
+    }
+    for (const k of [...this.strayFirstSeen.keys()]) {
+      if (!strayKeys.has(k) && (keys === undefined || keys.has(k))) this.strayFirstSeen.delete(k);
+    }
+    for (const d of plan.deletes) writes.push({ op: "delete", route: d, label: this.describe(d) });
+    for (const r of plan.replaces) {
+      writes.push({ op: "replace", route: r.route, label: `${this.describe(r.route)} (${r.owner})` });
+    }
+
+    const failures = writes.length > 0 ? await nl.writeRoutes(writes) : [];
+    const failed = new Set<RouteWrite>();
+    const errors: (DataplaneError | NetlinkError)[] = [...this.inputErrors, ...plan.errors];
+    let retry = false;
+    for (const f of failures) {
+      if (f.write.op === "delete" && f.error.errno === ESRCH) continue; // already gone: fine
+      failed.add(f.write);
+      errors.push(f.error);
+      this.dirty.add(routeKey(f.write.route));
+      retry = true;
+    }
+    let replaced = 0;
+    let deleted = 0;
+    for (const w of writes) {
+      if (failed.has(w)) continue;
+      const k = routeKey(w.route);
+      if (w.op === "delete") {
+        this.actual.delete(k);
+        this.strayFirstSeen.delete(k);
+        deleted++;
+      } else {
+        this.actual.set(k, w.route);
+        replaced++;
+      }
+    }
+    if (retry) nextDue = Math.min(nextDue ?? Number.POSITIVE_INFINITY, now + RETRY_MS);
+    if (nextDue !== undefined) {
+      for (const s of plan.strays) this.dirty.add(routeKey(s));
+      this.schedule(nextDue - now);
+    }
+    this.logOutcome(full, replaced, deleted, errors);
+    if (writes.length > 0 || full) {
+      logger.debug({ full, replaced, deleted, waiting, errors: errors.length }, "route table applied");
+    }
+    return { full, replaced, deleted, waiting, errors };
+  }
+
+  private logOutcome(full: boolean, replaced: number, deleted: number, errors: readonly Error[]): void {
+    const now = new Set(errors.map((e) => e.message));
+    for (const e of errors) {
+      if (this.loggedErrors.has(e.message)) continue;
+      const subject = e instanceof DataplaneError ? e.subject : {};
+      this.opts.logger.warn({ ...subject, code: (e as { code?: string }).code, full }, e.message);
+    }
+    this.loggedErrors = now;
+    if (replaced + deleted > 0) this.opts.logger.info({ replaced, deleted, full }, "routes programmed");
+  }
+
+  private describe(r: Route): string {
+    return describeRoute(r, (i) => this.links.get(i)?.name);
+  }
+
+  private schedule(ms: number): void {
+    if (!this.started) return;
+    const due = this.opts.clock.now() + ms;
+    if (this.timer !== undefined && this.timer.due <= due) return;
+    this.timer?.handle.cancel();
+    const handle = this.opts.clock.setTimer(ms, () => {
+      this.timer = undefined;
+      this.apply().catch((e: unknown) => {
+        this.opts.logger.error({ err: e }, "route table apply failed; full resync next");
+        this.needFull = true;
+        this.schedule(RETRY_MS);
+      });
+    });
+    this.timer = { handle, due };
+  }
+
+  private scheduleRefresh(): void {
+    const every = this.cfg.routeRefreshIntervalMs;
+    if (!this.started || every <= 0) return;
+    this.refreshTimer = this.opts.clock.setTimer(every, () => {
+      this.needFull = true;
+      this.schedule(0);
+      this.scheduleRefresh();
+    });
+  }
+
+  /** Routes in the mirror, for status and tests. */
+  snapshot(): Route[] {
+    return [...this.actual.values()];
+  }
+}
+
+function signature(r: DesiredRoute): string {
+  return `${r.type}|${r.protocol}|${r.ifName ?? ""}|${r.gateway ?? ""}|${r.onlink ? 1 : 0}|${r.metric}|${r.mtu ?? ""}`;
+}

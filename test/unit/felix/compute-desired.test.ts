@@ -1,0 +1,243 @@
+/**
+ * computeDesired: Calico's route shapes per encapsulation (calico.md §2.6-2.11), CrossSubnet from this
+ * node's subnet, tunnel devices and MTUs (§2.14), natOutgoing sets (§2.15), and bad input reported by
+ * name while the rest is still computed.
+ */
+import { createHash } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { computeDesired } from "../../../felix/model/compute-desired.js";
+import type { DesiredInputs } from "../../../felix/model/inputs.js";
+import { computeHostMtu } from "../../../felix/model/mtu.js";
+import { computeVtepMac } from "../../../felix/model/vtep-mac.js";
+import { isTabbyError } from "../../../src/util/errors.js";
+
+const base = (over: Partial<DesiredInputs> = {}): DesiredInputs => ({
+  thisNode: { name: "node-1", ipv4Address: "10.0.0.1/24", vxlanTunnelAddr: "10.65.1.0" },
+  nodes: [
+    { name: "node-1", ipv4Address: "10.0.0.1/24", vxlanTunnelAddr: "10.65.1.0" },
+    { name: "node-2", ipv4Address: "10.0.0.2/24", vxlanTunnelAddr: "10.65.2.0" },
+    { name: "node-4", ipv4Address: "10.0.1.4/24", vxlanTunnelAddr: "10.65.4.0" },
+  ],
+  pools: [{ cidr: "10.65.0.0/16", vxlanMode: "Always", natOutgoing: true }],
+  blocks: [
+    { cidr: "10.65.1.0/26", node: "node-1" },
+    { cidr: "10.65.2.0/26", node: "node-2" },
+    { cidr: "10.65.4.0/26", node: "node-4" },
+  ],
+  workloads: [
+    { name: "default/web-1", ifName: "cali1111", ipNetworks: ["10.65.1.5/32"], mac: "AA:BB:CC:00:00:05" },
+  ],
+  host: { parentIface: "eth0", hostMtu: 1500 },
+  ...over,
+});
+
+describe("computeDesired", () => {
+  it("routes each local workload IP to its cali interface, proto boot, scope link, with a static ARP entry", () => {
+    const d = computeDesired(base());
+    expect(d.routes).toContainEqual({
+      dst: "10.65.1.5/32",
+      type: "unicast",
+      protocol: 3,
+      ifName: "cali1111",
+      metric: 0,
+      owner: "workload default/web-1 on cali1111",
+    });
+    expect(d.neighbours).toContainEqual({
+      ifName: "cali1111",
+      dst: "10.65.1.5",
+      lladdr: "aa:bb:cc:00:00:05",
+    });
+    expect(d.workloads).toEqual([{ ifName: "cali1111", name: "default/web-1", ipv4: true, ipv6: false }]);
+  });
+
+  it("blackholes local blocks with proto 80, except /32 blocks", () => {
+    const d = computeDesired(
+      base({
+        blocks: [
+          { cidr: "10.65.1.0/26", node: "node-1" },
+          { cidr: "10.65.9.9/32", node: "node-1" },
+        ],
+      }),
+    );
+    expect(d.routes.filter((r) => r.type === "blackhole")).toEqual([
+      { dst: "10.65.1.0/26", type: "blackhole", protocol: 80, metric: 0, owner: "local block 10.65.1.0/26" },
+    ]);
+  });
+
+  it("VXLAN Always: remote blocks via the VTEP on vxlan.calico onlink, with ARP + FDB per VTEP and Calico's MAC", () => {
+    const d = computeDesired(base());
+    expect(d.routes).toContainEqual(
+      expect.objectContaining({
+        dst: "10.65.2.0/26",
+        ifName: "vxlan.calico",
+        gateway: "10.65.2.0",
+        onlink: true,
+        protocol: 80,
+        mtu: 1450,
+      }),
+    );
+    const mac2 = computeVtepMac("node-2");
+    expect(d.neighbours).toContainEqual({ ifName: "vxlan.calico", dst: "10.65.2.0", lladdr: mac2 });
+    expect(d.fdb).toContainEqual({ ifName: "vxlan.calico", lladdr: mac2, dst: "10.0.0.2" });
+    expect(d.vxlan).toEqual({
+      name: "vxlan.calico",
+      vni: 4096,
+      port: 4789,
+      parentIface: "eth0",
+      localIp: "10.0.0.1",
+      mac: computeVtepMac("node-1"),
+      mtu: 1450,
+      address: "10.65.1.0",
+    });
+    expect(d.podMtu).toBe(1450);
+    expect(d.errors).toEqual([]);
+  });
+
+  it("CrossSubnet: direct via the parent interface inside this node's subnet, VXLAN outside it", () => {
+    const d = computeDesired(base({ pools: [{ cidr: "10.65.0.0/16", vxlanMode: "CrossSubnet" }] }));
+    const byDst = new Map(d.routes.map((r) => [r.dst, r]));
+    expect(byDst.get("10.65.2.0/26")).toMatchObject({ gateway: "10.0.0.2", ifName: "eth0", protocol: 80 });
+    expect(byDst.get("10.65.2.0/26")?.onlink).toBeUndefined();
+    expect(byDst.get("10.65.4.0/26")).toMatchObject({
+      gateway: "10.65.4.0",
+      ifName: "vxlan.calico",
+      onlink: true,
+    });
+    expect(d.fdb).toEqual([{ ifName: "vxlan.calico", lladdr: computeVtepMac("node-4"), dst: "10.0.1.4" }]);
+  });
+
+  it("CrossSubnet without a known local subnet encapsulates everything", () => {
+    const d = computeDesired(
+      base({
+        thisNode: { name: "node-1", vxlanTunnelAddr: "10.65.1.0" },
+        pools: [{ cidr: "10.65.0.0/16", ipipMode: "CrossSubnet" }],
+      }),
+    );
+    expect(d.routes.find((r) => r.dst === "10.65.2.0/26")).toMatchObject({ ifName: "tunl0", onlink: true });
+  });
+
+  it("IP-in-IP Always: remote blocks via the node IP on tunl0 onlink; tunl0 MTU host - 20", () => {
+    const d = computeDesired(
+      base({
+        thisNode: { name: "node-1", ipv4Address: "10.0.0.1/24", ipipTunnelAddr: "10.65.1.1" },
+        pools: [{ cidr: "10.65.0.0/16", ipipMode: "Always" }],
+      }),
+    );
+    expect(d.routes).toContainEqual(
+      expect.objectContaining({ dst: "10.65.2.0/26", gateway: "10.0.0.2", ifName: "tunl0", onlink: true }),
+    );
+    expect(d.ipip).toEqual({ name: "tunl0", mtu: 1480, address: "10.65.1.1" });
+    expect(d.vxlan).toBeUndefined();
+    expect(d.podMtu).toBe(1480);
+  });
+
+  it("no encapsulation: via the node IP, over the parent interface when on our subnet", () => {
+    const d = computeDesired(base({ pools: [{ cidr: "10.65.0.0/16" }] }));
+    const byDst = new Map(d.routes.map((r) => [r.dst, r]));
+    expect(byDst.get("10.65.2.0/26")).toMatchObject({ gateway: "10.0.0.2", ifName: "eth0" });
+    expect(byDst.get("10.65.4.0/26")).toMatchObject({ gateway: "10.0.1.4" });
+    expect(byDst.get("10.65.4.0/26")?.ifName).toBeUndefined();
+    expect(d.vxlan).toBeUndefined();
+    expect(d.podMtu).toBe(1500);
+  });
+
+  it("natOutgoing: masquerade set from natOutgoing pools, the no-NAT set from every pool", () => {
+    const d = computeDesired(
+      base({
+        pools: [
+          { cidr: "10.65.0.0/16", natOutgoing: true },
+          { cidr: "10.66.0.0/16", disabled: true },
+          { cidr: "fd65::/48", natOutgoing: true },
+        ],
+      }),
+    );
+    expect(d.nat).toEqual({
+      masqPools4: ["10.65.0.0/16"],
+      masqPools6: ["fd65::/48"],
+      allPools4: ["10.65.0.0/16", "10.66.0.0/16"],
+      allPools6: ["fd65::/48"],
+    });
+  });
+
+  it("names a /32 wanted on two interfaces and still computes everything else", () => {
+    const d = computeDesired(
+      base({
+        workloads: [
+          { name: "a/one", ifName: "cali1", ipNetworks: ["10.65.1.5/32"] },
+          { name: "b/two", ifName: "cali2", ipNetworks: ["10.65.1.5/32", "10.65.1.6/32"] },
+        ],
+      }),
+    );
+    expect(d.errors).toHaveLength(1);
+    const e = d.errors[0]!;
+    expect(isTabbyError(e, "FELIX_ROUTE_CONFLICT")).toBe(true);
+    expect(e.message).toBe(
+      "route 10.65.1.5/32 wanted twice: by workload a/one on cali1 and by workload b/two on cali2; keeping the first",
+    );
+    expect(d.routes.map((r) => r.dst)).toEqual(
+      expect.arrayContaining(["10.65.1.5/32", "10.65.1.6/32", "10.65.2.0/26", "10.65.1.0/26"]),
+    );
+    expect(d.routes.find((r) => r.dst === "10.65.1.5/32")?.ifName).toBe("cali1");
+  });
+
+  it("reports blocks it cannot route (unknown node, no pool, bad CIDR) by name", () => {
+    const d = computeDesired(
+      base({
+        blocks: [
+          { cidr: "10.65.2.0/26", node: "node-2" },
+          { cidr: "10.65.7.0/26", node: "ghost" },
+          { cidr: "192.168.0.0/26", node: "node-2" },
+          { cidr: "10.65.300.0/26", node: "node-2" },
+        ],
+      }),
+    );
+    expect(d.errors.map((e) => e.message)).toEqual([
+      expect.stringContaining("10.65.300.0/26"),
+      "block 10.65.7.0/26 of node ghost: node has no IPv4 address",
+      "block 192.168.0.0/26 of node node-2: in no IPPool",
+    ]);
+    expect(d.routes.some((r) => r.dst === "10.65.2.0/26")).toBe(true);
+  });
+
+  it("IPv6 workloads and blocks: /128 routes, blackholes and no-encap routes", () => {
+    const d = computeDesired(
+      base({
+        thisNode: { name: "node-1", ipv6Address: "fd00::1/64" },
+        nodes: [{ name: "node-2", ipv6Address: "fd00::2/64" }],
+        pools: [{ cidr: "fd65::/48" }],
+        blocks: [
+          { cidr: "fd65:0:0:1::/122", node: "node-1" },
+          { cidr: "fd65:0:0:2::/122", node: "node-2" },
+        ],
+        workloads: [{ ifName: "cali6", ipNetworks: ["fd65:0:0:1::5/128"] }],
+      }),
+    );
+    expect(d.routes.map((r) => [r.dst, r.type, r.gateway ?? r.ifName])).toEqual([
+      ["fd65:0:0:1::5/128", "unicast", "cali6"],
+      ["fd65:0:0:1::/122", "blackhole", undefined],
+      ["fd65:0:0:2::/122", "unicast", "fd00::2"],
+    ]);
+  });
+});
+
+describe("VTEP MAC and MTU detection", () => {
+  it("derives the VTEP MAC as 0x66 + the first five bytes of sha1(node name)", () => {
+    const sha = createHash("sha1").update("node-2").digest("hex");
+    expect(computeVtepMac("node-2")).toBe(`66:${sha.slice(0, 10).match(/../g)!.join(":")}`);
+    const sha6 = createHash("sha1").update("node-2-v6").digest("hex");
+    expect(computeVtepMac("node-2", 6)).toBe(`66:${sha6.slice(0, 10).match(/../g)!.join(":")}`);
+  });
+
+  it("takes the smallest MTU of up interfaces matching the pattern", () => {
+    const pattern = /^((en|wl|ww|sl|ib)[Pcopsvx].*|(eth|wlan|wwan).*)/;
+    const links = [
+      { name: "lo", flags: 1, mtu: 65536 },
+      { name: "eth0", flags: 1, mtu: 9000 },
+      { name: "ens5", flags: 1, mtu: 1500 },
+      { name: "eth1", flags: 0, mtu: 1280 },
+      { name: "cali1", flags: 1, mtu: 1400 },
+    ];
+    expect(computeHostMtu(links, pattern)).toBe(1500);
+    expect(computeHostMtu([{ name: "lo", flags: 1, mtu: 65536 }], pattern)).toBeUndefined();
+  });
+});
