@@ -1,0 +1,141 @@
+/**
+ * The embedded store's state and its transitions, as pure functions: a map from storage path to
+ * resource plus a global revision (etcd-style: every write takes the next number, and an object's
+ * resourceVersion is the revision that last wrote it). `applyWrites` checks every op against the state
+ * as earlier ops in the same batch left it and either returns the whole new state or throws the first
+ * DatastoreError, so a batch is all-or-nothing. Server-managed metadata is set here the way the
+ * Kubernetes API server sets it: uid and creationTimestamp on create, kept on update.
+ */
+import type { Resource } from "../api/meta.js";
+import { compileSelector } from "../api/selector/selector.js";
+import { alreadyExists, conflict, notFound } from "./errors.js";
+import { kindPrefix, storagePath } from "./keys.js";
+import { keyOf, type ListOptions, type WatchEvent, type WriteOp } from "./types.js";
+
+export interface StoreState {
+  readonly revision: number;
+  readonly objects: ReadonlyMap<string, Resource>;
+}
+
+/** What a write needs from outside: the wall clock and a uid source (injected for tests). */
+export interface Stamp {
+  readonly wallTimeMs: number;
+  newUid(): string;
+}
+
+export const emptyState: StoreState = { revision: 0, objects: new Map() };
+
+/** RFC 3339 in whole seconds, as metav1.Time marshals. */
+export function formatTimestamp(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
+}
+
+function clone<T>(v: T): T {
+  return structuredClone(v);
+}
+
+/** Labels, annotations, spec and status: what a user may change with an update. */
+function userContent(r: Resource): string {
+  return JSON.stringify([r.metadata.labels ?? {}, r.metadata.annotations ?? {}, r.spec, r.status ?? null]);
+}
+
+export function applyWrites(
+  state: StoreState,
+  ops: readonly WriteOp[],
+  stamp: Stamp,
+): { state: StoreState; results: Resource[]; events: WatchEvent[] } {
+  const objects = new Map(state.objects);
+  let revision = state.revision;
+  const results: Resource[] = [];
+  const events: WatchEvent[] = [];
+  for (const op of ops) {
+    if (op.op === "create") {
+      const key = keyOf(op.resource);
+      const path = storagePath(key);
+      if (objects.has(path)) throw alreadyExists(key);
+      revision++;
+      const { labels, annotations, namespace } = op.resource.metadata;
+      const stored: Resource = {
+        ...clone(op.resource),
+        metadata: {
+          name: key.name,
+          ...(namespace !== undefined ? { namespace } : {}),
+          uid: stamp.newUid(),
+          resourceVersion: String(revision),
+          creationTimestamp: formatTimestamp(stamp.wallTimeMs),
+          ...(labels !== undefined ? { labels: clone(labels) } : {}),
+          ...(annotations !== undefined ? { annotations: clone(annotations) } : {}),
+        },
+      };
+      objects.set(path, stored);
+      results.push(clone(stored));
+      events.push({ type: "added", resource: clone(stored), revision: String(revision) });
+    } else if (op.op === "update") {
+      const key = keyOf(op.resource);
+      const path = storagePath(key);
+      const old = objects.get(path);
+      if (old === undefined) throw notFound(key);
+      const given = op.resource.metadata.resourceVersion;
+      if (given !== undefined && given !== "" && given !== old.metadata.resourceVersion) {
+        throw conflict(key, given, old.metadata.resourceVersion ?? "");
+      }
+      if (userContent(old) === userContent(op.resource)) {
+        results.push(clone(old));
+        continue;
+      }
+      revision++;
+      const { labels, annotations } = op.resource.metadata;
+      const stored: Resource = {
+        ...clone(op.resource),
+        metadata: {
+          ...clone(old.metadata),
+          resourceVersion: String(revision),
+          labels: labels === undefined ? undefined : clone(labels),
+          annotations: annotations === undefined ? undefined : clone(annotations),
+        },
+      };
+      if (stored.metadata.labels === undefined) delete stored.metadata.labels;
+      if (stored.metadata.annotations === undefined) delete stored.metadata.annotations;
+      if (op.resource.status === undefined) delete stored.status;
+      objects.set(path, stored);
+      results.push(clone(stored));
+      events.push({ type: "modified", resource: clone(stored), revision: String(revision) });
+    } else {
+      const path = storagePath(op.key);
+      const old = objects.get(path);
+      if (old === undefined) throw notFound(op.key);
+      if (
+        op.resourceVersion !== undefined &&
+        op.resourceVersion !== "" &&
+        op.resourceVersion !== old.metadata.resourceVersion
+      ) {
+        throw conflict(op.key, op.resourceVersion, old.metadata.resourceVersion ?? "");
+      }
+      revision++;
+      objects.delete(path);
+      results.push(clone(old));
+      events.push({ type: "deleted", resource: clone(old), revision: String(revision) });
+    }
+  }
+  return { state: { revision, objects }, results, events };
+}
+
+/** Matcher for a list or watch: kind, namespace and label selector. */
+export function matcher(kind: string, options: ListOptions = {}): (path: string, r: Resource) => boolean {
+  const prefix = kindPrefix(kind, options.namespace);
+  // A malformed selector throws SelectorSyntaxError (SELECTOR_SYNTAX) to the caller.
+  const selector =
+    options.labelSelector !== undefined && options.labelSelector !== ""
+      ? compileSelector(options.labelSelector)
+      : undefined;
+  return (path, r) =>
+    path.startsWith(prefix) && (selector === undefined || selector.matches(r.metadata.labels ?? {}));
+}
+
+export function listState(state: StoreState, kind: string, options: ListOptions = {}): Resource[] {
+  const match = matcher(kind, options);
+  return [...state.objects.entries()]
+    .filter(([path, r]) => match(path, r))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, r]) => clone(r));
+}

@@ -1,0 +1,231 @@
+/**
+ * The embedded datastore: the whole store in memory, optionally backed by an atomic JSON snapshot in a
+ * directory (TABBY_DATA_DIR), for the lab, for tests and for clusters without Kubernetes or etcd. Writes
+ * are serialised; each commit is written to disk before it becomes visible, so what a caller was told
+ * is stored survives kill -9. Watches replay retained history from a revision (DATASTORE_GONE when it is
+ * older than what is retained, including after a restart) and then follow live commits. State
+ * transitions are the pure functions of embedded-state.ts; this class adds ordering, files and watchers.
+ */
+import { randomUUID } from "node:crypto";
+import type { Resource } from "../api/meta.js";
+import { type Clock, systemClock } from "../util/clock.js";
+import { applyWrites, emptyState, listState, matcher, type StoreState } from "./embedded-state.js";
+import { DatastoreError, notFound } from "./errors.js";
+import { storagePath } from "./keys.js";
+import { lockStore, readSnapshot, writeSnapshot } from "./snapshot-file.js";
+import type {
+  Datastore,
+  DeleteOptions,
+  ListOptions,
+  ListResult,
+  ResourceKey,
+  Watch,
+  WatchEvent,
+  WatchOptions,
+  WriteOp,
+} from "./types.js";
+
+export interface EmbeddedOptions {
+  /** Directory for the snapshot and lock; absent keeps everything in memory only. */
+  readonly dir?: string;
+  /** Open without taking the lock and refuse writes (for `tabbyctl get` next to a running owner). */
+  readonly readOnly?: boolean;
+  readonly clock?: Clock;
+  readonly newUid?: () => string;
+  /** How many past events watches may replay (default 10000). */
+  readonly historyLimit?: number;
+}
+
+interface Watcher {
+  readonly match: (path: string, r: Resource) => boolean;
+  readonly kind: string;
+  push(e: WatchEvent): void;
+  end(): void;
+}
+
+export class EmbeddedDatastore implements Datastore {
+  readonly type = "embedded";
+  private state: StoreState;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly history: { path: string; event: WatchEvent }[] = [];
+  /** Revision of the oldest change still in `history` minus one: watches from before it are gone. */
+  private historyFloor: number;
+  private readonly watchers = new Set<Watcher>();
+  private closed = false;
+
+  private constructor(
+    private readonly options: EmbeddedOptions,
+    state: StoreState,
+    private readonly unlock: (() => Promise<void>) | undefined,
+  ) {
+    this.state = state;
+    this.historyFloor = state.revision;
+  }
+
+  static async open(options: EmbeddedOptions = {}): Promise<EmbeddedDatastore> {
+    if (options.dir === undefined) return new EmbeddedDatastore(options, emptyState, undefined);
+    const unlock = options.readOnly ? undefined : await lockStore(options.dir);
+    try {
+      const state = (await readSnapshot(options.dir)) ?? emptyState;
+      return new EmbeddedDatastore(options, state, unlock);
+    } catch (e) {
+      await unlock?.();
+      throw e;
+    }
+  }
+
+  /** The current revision (for tests and for `tabbyctl get -o yaml` list metadata). */
+  get revision(): string {
+    return String(this.state.revision);
+  }
+
+  async get(key: ResourceKey): Promise<Resource> {
+    this.checkOpen();
+    const r = this.state.objects.get(storagePath(key));
+    if (r === undefined) throw notFound(key);
+    return structuredClone(r);
+  }
+
+  async list(kind: string, options: ListOptions = {}): Promise<ListResult> {
+    this.checkOpen();
+    return { items: listState(this.state, kind, options), revision: String(this.state.revision) };
+  }
+
+  async create(resource: Resource): Promise<Resource> {
+    return (await this.batch([{ op: "create", resource }]))[0]!;
+  }
+
+  async update(resource: Resource): Promise<Resource> {
+    return (await this.batch([{ op: "update", resource }]))[0]!;
+  }
+
+  async delete(key: ResourceKey, options: DeleteOptions = {}): Promise<Resource> {
+    const op: WriteOp =
+      options.resourceVersion === undefined
+        ? { op: "delete", key }
+        : { op: "delete", key, resourceVersion: options.resourceVersion };
+    return (await this.batch([op]))[0]!;
+  }
+
+  batch(ops: readonly WriteOp[]): Promise<Resource[]> {
+    const run = async (): Promise<Resource[]> => {
+      this.checkOpen();
+      if (this.options.readOnly) {
+        throw new DatastoreError("DATASTORE_UNSUPPORTED", "this embedded datastore was opened read-only");
+      }
+      const clock = this.options.clock ?? systemClock;
+      const next = applyWrites(this.state, ops, {
+        wallTimeMs: clock.wallTime(),
+        newUid: this.options.newUid ?? randomUUID,
+      });
+      if (next.events.length === 0) return next.results;
+      // Durable before visible: a reader never sees what a crash could take back.
+      if (this.options.dir !== undefined) await writeSnapshot(this.options.dir, next.state);
+      this.state = next.state;
+      this.record(next.events);
+      return next.results;
+    };
+    const result = this.queue.then(run, run);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  watch(options: WatchOptions): Watch {
+    this.checkOpen();
+    const match = matcher(options.kind, options);
+    const buffered: WatchEvent[] = [];
+    let wake: (() => void) | undefined;
+    let failure: DatastoreError | undefined;
+    let done = false;
+    const watcher: Watcher = {
+      match,
+      kind: options.kind,
+      push: (e) => {
+        buffered.push(e);
+        wake?.();
+      },
+      end: () => close(),
+    };
+    if (options.fromRevision !== undefined) {
+      const from = Number(options.fromRevision);
+      if (!Number.isInteger(from) || from < this.historyFloor) {
+        failure = new DatastoreError(
+          "DATASTORE_GONE",
+          `revision ${options.fromRevision} is no longer retained (oldest is ${this.historyFloor}); list again and watch from its revision`,
+        );
+      } else {
+        for (const h of this.history) {
+          if (
+            Number(h.event.revision) > from &&
+            h.event.resource.kind === options.kind &&
+            match(h.path, h.event.resource)
+          ) {
+            buffered.push(h.event);
+          }
+        }
+      }
+    }
+    this.watchers.add(watcher);
+    const close = () => {
+      done = true;
+      this.watchers.delete(watcher);
+      wake?.();
+    };
+    const iterator: AsyncIterator<WatchEvent> = {
+      next: async () => {
+        for (;;) {
+          if (failure !== undefined) {
+            const f = failure;
+            failure = undefined;
+            close();
+            throw f;
+          }
+          const e = buffered.shift();
+          if (e !== undefined) return { value: structuredClone(e), done: false };
+          if (done) return { value: undefined, done: true };
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+          });
+          wake = undefined;
+        }
+      },
+      return: async () => {
+        close();
+        return { value: undefined, done: true };
+      },
+    };
+    return { close, [Symbol.asyncIterator]: () => iterator };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.queue;
+    this.closed = true;
+    for (const w of [...this.watchers]) w.end();
+    await this.unlock?.();
+  }
+
+  private record(events: readonly WatchEvent[]): void {
+    const limit = this.options.historyLimit ?? 10_000;
+    for (const event of events) {
+      const path = storagePath({
+        kind: event.resource.kind,
+        name: event.resource.metadata.name,
+        ...(event.resource.metadata.namespace !== undefined
+          ? { namespace: event.resource.metadata.namespace }
+          : {}),
+      });
+      this.history.push({ path, event });
+      for (const w of this.watchers)
+        if (w.kind === event.resource.kind && w.match(path, event.resource)) w.push(event);
+    }
+    while (this.history.length > limit) {
+      const dropped = this.history.shift()!;
+      this.historyFloor = Number(dropped.event.revision);
+    }
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new DatastoreError("DATASTORE_UNSUPPORTED", "the datastore is closed");
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * The one datastore interface tabby's components use, whatever holds the data: the Kubernetes API
+ * (CRDs in crd.projectcalico.org/v1), etcd v3 in Calico's key layout, or the embedded store. It has the
+ * semantics of the Kubernetes API that Calico relies on: `resourceVersion` is an opaque revision that
+ * changes on every write; `update` and `delete` given a resourceVersion are compare-and-swap and fail
+ * with DATASTORE_CONFLICT when it is stale; `watch` resumes from a revision or fails with DATASTORE_GONE
+ * when that revision is no longer retained. Resources are the projectcalico.org/v3 objects of src/api;
+ * backends convert to their own storage form. Validation is not the datastore's job (callers check first).
+ */
+import type { Resource } from "../api/meta.js";
+
+export interface ResourceKey {
+  readonly kind: string;
+  readonly name: string;
+  /** Only for namespaced kinds (WorkloadEndpoint). */
+  readonly namespace?: string;
+}
+
+export interface ListOptions {
+  /** Namespaced kinds only; absent means all namespaces. */
+  readonly namespace?: string;
+  /** A Calico selector over metadata.labels (`rack == 'a' && has(rr)`). */
+  readonly labelSelector?: string;
+}
+
+export interface ListResult {
+  readonly items: readonly Resource[];
+  /** The store's revision at the time of the list; watch from here to miss nothing. */
+  readonly revision: string;
+}
+
+export interface WatchOptions extends ListOptions {
+  readonly kind: string;
+  /** Deliver changes made after this revision; absent means from now on. */
+  readonly fromRevision?: string;
+}
+
+export interface WatchEvent {
+  readonly type: "added" | "modified" | "deleted";
+  /** For deletes, the object as it was last stored. */
+  readonly resource: Resource;
+  readonly revision: string;
+}
+
+/** A stream of changes; `close()` ends it. Iterating rethrows a DatastoreError the backend hit. */
+export interface Watch extends AsyncIterable<WatchEvent> {
+  close(): void;
+}
+
+export interface DeleteOptions {
+  /** Delete only if the stored object still has this resourceVersion. */
+  readonly resourceVersion?: string;
+}
+
+export type WriteOp =
+  | { readonly op: "create"; readonly resource: Resource }
+  | { readonly op: "update"; readonly resource: Resource }
+  | { readonly op: "delete"; readonly key: ResourceKey; readonly resourceVersion?: string };
+
+export interface Datastore {
+  readonly type: "embedded" | "kubernetes" | "etcdv3";
+  /** DATASTORE_NOT_FOUND when absent. */
+  get(key: ResourceKey): Promise<Resource>;
+  list(kind: string, options?: ListOptions): Promise<ListResult>;
+  watch(options: WatchOptions): Watch;
+  /** Sets uid, creationTimestamp and resourceVersion. DATASTORE_ALREADY_EXISTS when present. */
+  create(resource: Resource): Promise<Resource>;
+  /**
+   * Replaces spec, status, labels and annotations. With metadata.resourceVersion set, only if it is still
+   * current (DATASTORE_CONFLICT otherwise); without, unconditionally, as the Kubernetes API does. An update
+   * that changes nothing returns the stored object without a new revision.
+   */
+  update(resource: Resource): Promise<Resource>;
+  delete(key: ResourceKey, options?: DeleteOptions): Promise<Resource>;
+  /**
+   * All of `ops` or none, when the backend can (the embedded store can; Kubernetes cannot and leaves it
+   * undefined). Fails with the first op's error and writes nothing.
+   */
+  batch?(ops: readonly WriteOp[]): Promise<Resource[]>;
+  close(): Promise<void>;
+}
+
+export function keyOf(r: Resource): ResourceKey {
+  return r.metadata.namespace === undefined
+    ? { kind: r.kind, name: r.metadata.name }
+    : { kind: r.kind, name: r.metadata.name, namespace: r.metadata.namespace };
+}
