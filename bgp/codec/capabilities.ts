@@ -221,13 +221,18 @@ const DESCRIPTORS: readonly Descriptor[] = [
       if (1 + hl + 1 > v.length) return undefined;
       const dl = v[1 + hl]!;
       if (2 + hl + dl !== v.length) return undefined;
-      const text = new TextDecoder();
-      return {
-        name: "fqdn",
-        code: 73,
-        hostname: text.decode(v.subarray(1, 1 + hl)),
-        domain: text.decode(v.subarray(2 + hl, 2 + hl + dl)),
-      };
+      // Not UTF-8: keep the bytes (as an unknown capability) rather than alter them.
+      const text = new TextDecoder("utf-8", { fatal: true });
+      try {
+        return {
+          name: "fqdn",
+          code: 73,
+          hostname: text.decode(v.subarray(1, 1 + hl)),
+          domain: text.decode(v.subarray(2 + hl, 2 + hl + dl)),
+        };
+      } catch {
+        return { name: "unknown", code: 73, value: v.slice() };
+      }
     },
     encode: (c) => {
       const f = c as Extract<Capability, { name: "fqdn" }>;

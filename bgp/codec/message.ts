@@ -4,7 +4,8 @@
  * family, extended message length); session-context.ts derives it from the two OPENs.
  */
 import type { AttrContext } from "./attributes.js";
-import { MAX_MESSAGE_LEN, MsgType } from "./constants.js";
+import { HeaderSub, MAX_MESSAGE_LEN, MsgType } from "./constants.js";
+import { BgpDecodeError } from "./errors.js";
 import { checkHeader, writeHeader } from "./header.js";
 import { decodeNotification, encodeNotification, type NotificationMessage } from "./notification.js";
 import { decodeOpen, encodeOpen, type OpenMessage } from "./open.js";
@@ -37,6 +38,16 @@ export function decodeMessage(buf: Uint8Array, ctx: CodecContext = INITIAL_CONTE
     checkHeader(padded(buf), 0, ctx.maxMessageLen ?? MAX_MESSAGE_LEN);
   }
   const len = checkHeader(buf, 0, ctx.maxMessageLen ?? MAX_MESSAGE_LEN);
+  if (buf.length < len) {
+    throw new BgpDecodeError(
+      1,
+      HeaderSub.BadMessageLength,
+      16,
+      "session-reset",
+      buf.slice(16, 18),
+      `message of length ${len} truncated to ${buf.length} bytes`,
+    );
+  }
   const msg = len === buf.length ? buf : buf.subarray(0, len);
   switch (buf[18]) {
     case MsgType.Open:
