@@ -279,14 +279,6 @@ export function encodeUpdate(
   return out;
 }
 
-/** The IPv4 End-of-RIB marker (RFC 4724 §2): an UPDATE with nothing in it. */
-export function encodeEndOfRibIpv4(): Uint8Array {
-  return encodeUpdate(
-    { withdrawn: emptyPrefixList(1), attributes: [], nlri: emptyPrefixList(1) },
-    { fourOctetAs: true },
-  );
-}
-
 /** `{afi, safi}` when `u` is an End-of-RIB marker (RFC 4724 §2), else undefined. */
 export function endOfRibFamily(u: UpdateMessage): { afi: number; safi: number } | undefined {
   if (u.withdrawn.count > 0 || u.nlri.count > 0 || u.unparsedAttributes !== undefined) return undefined;
