@@ -62,7 +62,8 @@ export type DataplaneErrorCode =
   | "FELIX_ROUTE_CONFLICT"
   | "FELIX_BAD_INPUT"
   | "FELIX_NFT"
-  | "FELIX_SYSCTL";
+  | "FELIX_SYSCTL"
+  | "FELIX_UNSUPPORTED";
 
 /**
  * Desired state that cannot be programmed as asked: a route via an interface that does not exist, one

@@ -149,6 +149,17 @@ export class RouteTable {
     this.schedule(0);
   }
 
+  /** Brings the interface mirror up to date from a fresh link dump (after felix created a device). */
+  syncLinks(links: readonly Link[]): void {
+    const seen = new Set<number>();
+    for (const l of links) {
+      seen.add(l.index);
+      const old = this.links.get(l.index);
+      if (old === undefined || old.name !== l.name || old.flags !== l.flags) this.onLink("new", l);
+    }
+    for (const l of [...this.links.values()]) if (!seen.has(l.index)) this.onLink("del", l);
+  }
+
   private onLink(op: "new" | "del", link: Link): void {
     const old = this.links.get(link.index);
     if (old !== undefined && old.name !== link.name) this.ifIndexByName.delete(old.name);
