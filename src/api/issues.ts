@@ -65,7 +65,8 @@ export function renderIssue(i: LocatedIssue): string {
   } else if (i.document !== undefined) {
     parts.push(`document ${i.document}`);
   }
-  parts.push(i.path.length > 0 ? formatPath(i.path) : "(document)");
+  if (i.path.length > 0) parts.push(formatPath(i.path));
+  else if (parts.length === 0) parts.push("(document)");
   if (i.value !== undefined) parts.push(renderValue(i.value));
   parts.push(i.rule);
   return parts.join(": ");

@@ -19,6 +19,8 @@ export interface LoadedResource {
   readonly column?: number;
   /** 1-based document number in the file. */
   readonly document: number;
+  /** Line and column of a field of this resource (`["spec", "cidr"]`). */
+  locate(path: FieldPath): { line?: number; column?: number };
 }
 
 export interface LoadResult {
@@ -60,7 +62,7 @@ export function loadDocuments(text: string, file: string): LoadResult {
       const result = decodeResource(item.raw);
       if (result.ok) {
         const pos = at([]);
-        resources.push({ resource: result.resource, def: result.def, file, document, ...pos });
+        resources.push({ resource: result.resource, def: result.def, file, document, ...pos, locate: at });
         continue;
       }
       for (const i of result.issues) {

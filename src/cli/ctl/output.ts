@@ -96,7 +96,8 @@ function sortKeys(v: unknown): unknown {
 }
 
 export function renderYaml(v: unknown): string {
-  return stringify(sortKeys(v), { indentSeq: false, lineWidth: 0, minContentWidth: 0 });
+  // YAML 1.1 quoting, as go-yaml: strings that 1.1 would read as booleans or timestamps are quoted.
+  return stringify(sortKeys(v), { indentSeq: false, lineWidth: 0, minContentWidth: 0, version: "1.1" });
 }
 
 export function renderJson(v: unknown): string {
