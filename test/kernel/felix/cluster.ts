@@ -73,7 +73,12 @@ export async function buildCluster(
     // A default route, as real nodes have: proxy ARP only answers for destinations the host can route.
     await ns.addRoute("default", "via", far ? "10.0.1.254" : "10.0.0.254");
     const name = `node-${i}`;
-    const input: NodeInput = { name, ipv4Address: `${ip}/24`, vxlanTunnelAddr: `10.65.${i}.0` };
+    const input: NodeInput = {
+      name,
+      ipv4Address: `${ip}/24`,
+      vxlanTunnelAddr: `10.65.${i}.0`,
+      ipipTunnelAddr: `10.65.${i}.1`,
+    };
     const node: TestNode = {
       name,
       ns,
