@@ -395,10 +395,11 @@ describe("tabbyctl inputs and datastores", () => {
     expect(chooseDatastore({ DATASTORE_TYPE: "etcdv3", KUBECONFIG: "/k" })).toHaveProperty("error");
     expect(chooseDatastore({ CALICO_DATASTORE_TYPE: "kubernetes" })).toEqual({ type: "kubernetes" });
     expect(chooseDatastore({ DATASTORE_TYPE: "consul" })).toHaveProperty("error");
-    for (const env of [
+    const envs: Record<string, string>[] = [
       { DATASTORE_TYPE: "kubernetes" },
       { DATASTORE_TYPE: "etcdv3", ETCD_ENDPOINTS: "http://x:2379" },
-    ]) {
+    ];
+    for (const env of envs) {
       const t = await ctl({ "pools.yaml": POOLS }, env);
       const r = await t.run("get", "ippool");
       expect(r.code).toBe(1);
