@@ -54,7 +54,12 @@ function concat(msgs: Uint8Array[]): Uint8Array {
 }
 
 function encodeAll(list: PrefixList): Uint8Array[] {
-  return packAnnouncements(shared(list.afi === 2), list, ctx, list.afi === 2 ? { nextHop: ["fd00::1", "fe80::1"] } : {});
+  return packAnnouncements(
+    shared(list.afi === 2),
+    list,
+    ctx,
+    list.afi === 2 ? { nextHop: ["fd00::1", "fe80::1"] } : {},
+  );
 }
 
 /** Frames a stream in 64 KiB chunks (as a socket delivers it) and decodes every message. */
@@ -92,7 +97,12 @@ async function time(fn: () => void): Promise<Timing> {
   }
   await settle();
   ms.sort((a, b) => a - b);
-  return { bestMs: ms[0]!, medianMs: ms[Math.floor(ms.length / 2)]!, gc: (gcCount - gc0) / RUNS, gcMs: (gcMs - gcMs0) / RUNS };
+  return {
+    bestMs: ms[0]!,
+    medianMs: ms[Math.floor(ms.length / 2)]!,
+    gc: (gcCount - gc0) / RUNS,
+    gcMs: (gcMs - gcMs0) / RUNS,
+  };
 }
 
 const rows: string[][] = [];
@@ -122,7 +132,7 @@ for (const [name, list] of [
       `${msgs.length}`,
       `${(stream.length / 1e6).toFixed(1)} MB`,
       `${t.medianMs.toFixed(0)} ms`,
-      `${((N / t.medianMs) * 1000 / 1e6).toFixed(2)} M/s`,
+      `${(((N / t.medianMs) * 1000) / 1e6).toFixed(2)} M/s`,
       `${t.gc.toFixed(1)} (${t.gcMs.toFixed(1)} ms)`,
     ]);
   }
@@ -141,7 +151,9 @@ const birdMs = await birdIngest(join(tmpdir(), `tabby-bench-codec-v4-${process.p
 if (birdMs === undefined) {
   console.log("\nBIRD ingest: skipped (needs root and bird2); no ratio lines against BIRD");
 } else {
-  console.log(`\nBIRD 2 whole-daemon ingest of the same ${label} IPv4 stream: ${birdMs.toFixed(0)} ms (${((N / birdMs) * 1000 / 1e6).toFixed(2)} M/s)`);
+  console.log(
+    `\nBIRD 2 whole-daemon ingest of the same ${label} IPv4 stream: ${birdMs.toFixed(0)} ms (${(((N / birdMs) * 1000) / 1e6).toFixed(2)} M/s)`,
+  );
   const v4 = results["ipv4 /24"]!;
   console.log(`ratio: decode ${label} tabby/bird = ${(v4.decode.medianMs / birdMs).toFixed(2)}`);
   console.log(`ratio: encode ${label} tabby/bird = ${(v4.encode.medianMs / birdMs).toFixed(2)}`);
@@ -159,7 +171,10 @@ async function birdIngest(streamFile: string): Promise<number | undefined> {
   try {
     const a = await Netns.create(scope);
     const b = await Netns.create(scope);
-    await connectVeth({ ns: a, name: "eth0", addresses: ["10.0.0.1/24"] }, { ns: b, name: "eth0", addresses: ["10.0.0.2/24"] });
+    await connectVeth(
+      { ns: a, name: "eth0", addresses: ["10.0.0.1/24"] },
+      { ns: b, name: "eth0", addresses: ["10.0.0.2/24"] },
+    );
     const bird = await Bird.start(scope, b, {
       config: `router id 10.0.0.2;
 protocol device { }
@@ -172,9 +187,13 @@ protocol bgp feeder {
 }
 `,
     });
-    const feeder = a.spawnNode(new URL("./feeder.ts", import.meta.url), ["10.0.0.2", "65001", "65002", "10.0.0.1", streamFile], {
-      logFile: `${streamFile}.feeder.log`,
-    });
+    const feeder = a.spawnNode(
+      new URL("./feeder.ts", import.meta.url),
+      ["10.0.0.2", "65001", "65002", "10.0.0.1", streamFile],
+      {
+        logFile: `${streamFile}.feeder.log`,
+      },
+    );
     void feeder;
     const { readFile } = await import("node:fs/promises");
     const start = await eventually(

@@ -38,7 +38,7 @@ function checkPathIds(list: PrefixList, ctx: AttrContext): void {
 }
 
 /** How many entries from `from` fit in `budget` bytes. */
-function fit(list: PrefixList, from: number, budget: number): number {
+function countFitting(list: PrefixList, from: number, budget: number): number {
   let used = 0;
   let i = from;
   while (i < list.count) {
@@ -59,8 +59,11 @@ function bytesOf(list: PrefixList, from: number, to: number): number {
 function encodeNextHop(addrs: readonly string[]): Uint8Array {
   const v6 = addrs.some((a) => a.includes(":"));
   const out = new Uint8Array(v6 ? 16 * addrs.length : 4);
-  if (v6) addrs.forEach((a, i) => parseIpv6Into(a, out, 16 * i));
-  else parseIpv4Into(addrs[0]!, out, 0);
+  if (v6) {
+    for (let i = 0; i < addrs.length; i++) parseIpv6Into(addrs[i]!, out, 16 * i);
+  } else {
+    parseIpv4Into(addrs[0]!, out, 0);
+  }
   return out;
 }
 
@@ -97,7 +100,7 @@ export function packAnnouncements(
     throw new Error(`attributes of ${sharedLen} bytes leave no room for a prefix`);
   const out: Uint8Array[] = [];
   for (let from = 0; from < nlri.count; ) {
-    const n = fit(nlri, from, budget);
+    const n = countFitting(nlri, from, budget);
     const to = from + n;
     const prefixBytes = bytesOf(nlri, from, to);
     const attrLen = sharedLen + (useMp ? mpHead + prefixBytes : 0);
@@ -147,7 +150,7 @@ export function packWithdrawals(
   const budget = maxLen - HEADER_LEN - 4 - (useMp ? 7 : 0);
   const out: Uint8Array[] = [];
   for (let from = 0; from < withdrawn.count; ) {
-    const to = from + fit(withdrawn, from, budget);
+    const to = from + countFitting(withdrawn, from, budget);
     const prefixBytes = bytesOf(withdrawn, from, to);
     const len = HEADER_LEN + 4 + (useMp ? 7 : 0) + prefixBytes;
     const m = new Uint8Array(len);

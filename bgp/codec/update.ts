@@ -20,7 +20,6 @@ import { BgpDecodeError, strongest } from "./errors.js";
 import { writeHeader } from "./header.js";
 import {
   decodePrefixes,
-  emptyPrefixList,
   encodedSizeOfAll,
   encodePrefixes,
   type PrefixList,

@@ -29,7 +29,10 @@ const seeds: Seed[] = readFileSync(new URL("./seeds.jsonl", here), "utf8")
     return { ctx: j.ctx, bytes: Uint8Array.from(Buffer.from(j.hex, "hex")) };
   });
 for (const { ctx, msg } of fc.sample(anyMessage, { numRuns: 500, seed: 42 })) {
-  seeds.push({ ctx: { ...ctx, maxMessageLen: 65535 }, bytes: encodeMessage(msg, { ...ctx, maxMessageLen: 65535 }) });
+  seeds.push({
+    ctx: { ...ctx, maxMessageLen: 65535 },
+    bytes: encodeMessage(msg, { ...ctx, maxMessageLen: 65535 }),
+  });
 }
 
 // A small deterministic PRNG, so that a run is reproducible from its seed.
@@ -110,7 +113,8 @@ for (let i = 0; i < total; i++) {
     decoded++;
     const len = (input[16]! << 8) | input[17]!;
     const again = encodeMessage(m, seed.ctx);
-    if (Buffer.compare(Buffer.from(again), Buffer.from(input.subarray(0, len))) !== 0) problem = "re-encoding differs";
+    if (Buffer.compare(Buffer.from(again), Buffer.from(input.subarray(0, len))) !== 0)
+      problem = "re-encoding differs";
   } catch (e) {
     if (e instanceof BgpDecodeError) errors++;
     else problem = `threw ${(e as Error)?.stack ?? String(e)}`;
@@ -121,8 +125,12 @@ for (let i = 0; i < total; i++) {
     crashes++;
     const hex = Buffer.from(input).toString("hex");
     const name = createHash("sha1").update(hex).digest("hex").slice(0, 12);
-    writeFileSync(new URL(`./crashers/${name}.json`, here), `${JSON.stringify({ ctx: seed.ctx, hex, problem: problem.split("\n")[0] }, null, 1)}\n`);
-    if (crashes <= 5) console.error(`crash #${crashes}: ${problem.split("\n").slice(0, 3).join(" | ")}\n  input ${hex}`);
+    writeFileSync(
+      new URL(`./crashers/${name}.json`, here),
+      `${JSON.stringify({ ctx: seed.ctx, hex, problem: problem.split("\n")[0] }, null, 1)}\n`,
+    );
+    if (crashes <= 5)
+      console.error(`crash #${crashes}: ${problem.split("\n").slice(0, 3).join(" | ")}\n  input ${hex}`);
   }
   if ((i + 1) % 100_000 === 0) console.error(`${i + 1} inputs...`);
 }
