@@ -18,12 +18,7 @@ import {
 import { AttrFlag, AttrType, HEADER_LEN, MsgType, UpdateSub } from "./constants.js";
 import { BgpDecodeError, strongest } from "./errors.js";
 import { writeHeader } from "./header.js";
-import {
-  decodePrefixes,
-  encodedSizeOfAll,
-  encodePrefixes,
-  type PrefixList,
-} from "./prefix-list.js";
+import { decodePrefixes, encodedSizeOfAll, encodePrefixes, type PrefixList } from "./prefix-list.js";
 
 export interface UpdateMessage {
   readonly type: "UPDATE";
