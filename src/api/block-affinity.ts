@@ -66,6 +66,12 @@ export const blockAffinityKind: KindDef = {
     { name: "Type", type: "string", jsonPath: ".spec.type", description: "The type of block affinity" },
   ],
   spec: blockAffinitySpecSchema as ObjectSchema,
+  // crd.projectcalico.org/v1 keeps `deleted` as the string "true"/"false" (calico.md 1.7).
+  crdSpec: {
+    ...blockAffinitySpecSchema,
+    required: ["cidr", "deleted", "node", "state"],
+    properties: { ...blockAffinitySpecSchema.properties, deleted: { type: "string", presence: "always" } },
+  } as ObjectSchema,
   validate,
   table: {
     columns: ["NAME", "CIDR", "NODE", "TYPE"],

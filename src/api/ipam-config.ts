@@ -100,6 +100,14 @@ export const ipamConfigurationKind: KindDef = {
     },
   ],
   spec: ipamConfigurationSpecSchema as ObjectSchema,
+  // The v1 CRD bounds maxBlocksPerHost by int32 rather than v3's 1,000,000.
+  crdSpec: {
+    ...ipamConfigurationSpecSchema,
+    properties: {
+      ...ipamConfigurationSpecSchema.properties,
+      maxBlocksPerHost: { ...ipamConfigurationSpecSchema.properties.maxBlocksPerHost, maximum: 2147483647 },
+    },
+  } as ObjectSchema,
   validate,
   table: {
     columns: ["NAME", "STRICTAFFINITY", "AUTOALLOCATEBLOCKS"],

@@ -50,6 +50,8 @@ export interface KindDef {
   /** calicoctl cannot write it (IPAM-managed kinds); tabbyctl offers get and delete only. */
   readonly readOnly?: boolean;
   readonly spec: ObjectSchema;
+  /** The spec as crd.projectcalico.org/v1 stores it, where that differs from projectcalico.org/v3. */
+  readonly crdSpec?: ObjectSchema;
   readonly status?: ObjectSchema;
   /** Fills Calico's defaults into a decoded spec (clientv3 + CRD defaults). Returns a new spec. */
   readonly defaults?: (spec: Record<string, unknown>, res: Resource) => Record<string, unknown>;

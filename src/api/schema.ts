@@ -100,7 +100,7 @@ export type Schema =
   | MapSchema;
 
 /** An object schema that names every property of `T`, no more and no fewer (checked by `satisfies`). */
-export type ObjectSchemaOf<T> = ObjectSchema & {
+export type ObjectSchemaOf<T> = Omit<ObjectSchema, "properties"> & {
   readonly properties: { readonly [K in keyof Required<T>]: Schema };
 };
 
