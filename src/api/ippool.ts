@@ -67,11 +67,13 @@ export const ipPoolSpecSchema = {
     vxlanMode: {
       type: "string",
       enum: ENCAP,
+      defaultDoc: "Never",
       description: "Contains configuration for VXLAN tunneling for this pool.",
     },
     ipipMode: {
       type: "string",
       enum: ENCAP,
+      defaultDoc: "Never",
       description:
         "Contains configuration for IPIP tunneling for this pool. For IPv6 pools, IPIP tunneling must be disabled.",
     },
@@ -92,6 +94,7 @@ export const ipPoolSpecSchema = {
       type: "integer",
       minimum: 0,
       maximum: 128,
+      defaultDoc: "26 (IPv4), 122 (IPv6)",
       description:
         "The block size to use for IP address assignments from this pool. Defaults to 26 for IPv4 and 122 for IPv6.",
       cel: [
@@ -116,6 +119,7 @@ export const ipPoolSpecSchema = {
     },
     allowedUses: {
       type: "array",
+      defaultDoc: "[Workload, Tunnel]",
       items: { type: "string", enum: ["Workload", "Tunnel", "LoadBalancer"] },
       maxItems: 10,
       listType: "set",

@@ -21,6 +21,8 @@ interface Base {
   readonly nullable?: boolean;
   /** CEL rules emitted into the CRD as x-kubernetes-validations; tabby checks the same rules in code. */
   readonly cel?: readonly CelRule[];
+  /** A default applied in code rather than by the CRD (clientv3's), for the reference docs. */
+  readonly defaultDoc?: string;
 }
 
 export interface CelRule {

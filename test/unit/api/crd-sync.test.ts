@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
 import { renderCrdFiles } from "../../../src/api/crd-files.js";
 import { Issues } from "../../../src/api/issues.js";
+import { updateReferenceDoc } from "../../../src/api/reference-tables.js";
 import { KINDS } from "../../../src/api/registry.js";
 import { decodeValue, type ObjectSchemaOf, type Schema } from "../../../src/api/schema.js";
 
@@ -112,6 +113,14 @@ describe("CRDs in crds/ are generated from the schemas", () => {
       expect(decodeValue(value, schema, ["spec"], issues), def.kind).toEqual(value);
       expect(issues.list, def.kind).toEqual([]);
     }
+  });
+});
+
+describe("docs/resources.md", () => {
+  it("has the current field table of every kind (run `npx tsx crds/generate.ts`)", () => {
+    const doc = readFileSync(join(import.meta.dirname, "../../../docs/resources.md"), "utf8");
+    expect(doc).toBe(updateReferenceDoc(doc));
+    for (const def of KINDS) expect(doc, def.kind).toContain(`<!-- fields:${def.kind} -->`);
   });
 });
 
