@@ -15,9 +15,9 @@ import { decodeValue, type ObjectSchemaOf, type Schema } from "../../../src/api/
 
 const CRD_DIR = join(import.meta.dirname, "../../../crds");
 
-// @ts-expect-error: a schema that forgets a field of its type does not compile.
 const _missing: ObjectSchemaOf<{ a?: string; b?: number }> = {
   type: "object",
+  // @ts-expect-error: a schema that forgets a field of its type does not compile.
   properties: { a: { type: "string" } },
 };
 const _extra = {
