@@ -29,14 +29,27 @@ export function parseIp(ip: string): Uint8Array {
 }
 
 function parseIp4(ip: string): Uint8Array {
-  const parts = ip.split(".");
-  if (parts.length !== 4) throw bad("IPv4 address", ip);
+  // Hand-rolled: this runs once per route on 100k-route batches.
   const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i]!;
-    if (!/^\d{1,3}$/.test(p) || Number(p) > 255) throw bad("IPv4 address", ip);
-    out[i] = Number(p);
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= ip.length; i++) {
+    const c = i < ip.length ? ip.charCodeAt(i) : 46; // a virtual trailing "."
+    if (c === 46) {
+      if (digits === 0 || part > 3) throw bad("IPv4 address", ip);
+      out[part++] = value;
+      value = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57 && digits < 3) {
+      value = value * 10 + (c - 48);
+      digits++;
+      if (value > 255) throw bad("IPv4 address", ip);
+    } else {
+      throw bad("IPv4 address", ip);
+    }
   }
+  if (part !== 4) throw bad("IPv4 address", ip);
   return out;
 }
 
@@ -92,24 +105,37 @@ export function formatIp(b: Uint8Array): string {
   return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLen).join(":")}`;
 }
 
+function isDecimal(s: string): boolean {
+  if (s.length === 0 || s.length > 3) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
 /** Parses `10.65.0.0/26` (or a bare address, as a host prefix) and clears host bits. */
 export function parseCidr(cidr: string): Cidr {
   const slash = cidr.indexOf("/");
   const addr = parseIp(slash < 0 ? cidr : cidr.slice(0, slash));
   const max = addr.length * 8;
   const lenText = slash < 0 ? String(max) : cidr.slice(slash + 1);
-  if (!/^\d{1,3}$/.test(lenText) || Number(lenText) > max) throw bad("CIDR", cidr);
-  const prefixLen = Number(lenText);
-  return { family: addr.length === 4 ? 4 : 6, addr: maskBytes(addr, prefixLen), prefixLen };
+  const n = Number(lenText);
+  if (!isDecimal(lenText) || n > max) throw bad("CIDR", cidr);
+  const prefixLen = n;
+  return { family: addr.length === 4 ? 4 : 6, addr: maskInPlace(addr, prefixLen), prefixLen };
 }
 
-export function maskBytes(addr: Uint8Array, prefixLen: number): Uint8Array {
-  const out = new Uint8Array(addr);
-  for (let i = 0; i < out.length; i++) {
+function maskInPlace(out: Uint8Array, prefixLen: number): Uint8Array {
+  for (let i = prefixLen >> 3; i < out.length; i++) {
     const bits = Math.max(0, Math.min(8, prefixLen - i * 8));
     out[i] = out[i]! & ((0xff << (8 - bits)) & 0xff);
   }
   return out;
+}
+
+export function maskBytes(addr: Uint8Array, prefixLen: number): Uint8Array {
+  return maskInPlace(new Uint8Array(addr), prefixLen);
 }
 
 export function formatCidr(c: Cidr): string {

@@ -43,6 +43,10 @@ export interface RouteWrite {
   readonly op: RouteOp;
   readonly route: Route;
   readonly label?: string;
+  /** The caller's key for it (route-table passes its FIB key along). */
+  readonly key?: string;
+  /** Who wants it, for error messages. */
+  readonly owner?: string | undefined;
 }
 
 export interface RouteWriteFailure {
@@ -57,8 +61,14 @@ export interface RtnetlinkApi {
   dumpRoutes(family?: Family | 0): Promise<Route[]>;
   dumpNeighs(family: Family): Promise<Neigh[]>;
   dumpFdb(index: number): Promise<Neigh[]>;
-  /** Applies route writes in batches; never throws for a refused route, returns it instead. */
-  writeRoutes(writes: readonly RouteWrite[]): Promise<readonly RouteWriteFailure[]>;
+  /**
+   * Applies route writes in batches; never throws for a refused route, returns it instead. `describe`
+   * names a failed write (called only for failures, so big batches build no strings).
+   */
+  writeRoutes(
+    writes: readonly RouteWrite[],
+    describe?: (w: RouteWrite) => string,
+  ): Promise<readonly RouteWriteFailure[]>;
   newLink(spec: NewLinkSpec, replace?: boolean): Promise<void>;
   setLink(index: number, spec: SetLinkSpec, name?: string): Promise<void>;
   delLink(index: number, name?: string): Promise<void>;
@@ -117,7 +127,10 @@ export class Rtnetlink implements RtnetlinkApi {
     );
   }
 
-  async writeRoutes(writes: readonly RouteWrite[]): Promise<readonly RouteWriteFailure[]> {
+  async writeRoutes(
+    writes: readonly RouteWrite[],
+    describe?: (w: RouteWrite) => string,
+  ): Promise<readonly RouteWriteFailure[]> {
     if (writes.length === 0) return [];
     const batch = new RequestBatch<RouteWrite>(Math.min(writes.length * 72 + 64, 64 * 1024 * 1024));
     for (const wr of writes) batch.add(wr, (w, seq) => encodeRoute(w, wr.op, wr.route, seq));
@@ -126,7 +139,7 @@ export class Rtnetlink implements RtnetlinkApi {
       write: f.item,
       error: new NetlinkError(
         f.errno,
-        `${f.item.op} route ${f.item.label ?? describeRoute(f.item.route)}`,
+        `${f.item.op} route ${f.item.label ?? describe?.(f.item) ?? describeRoute(f.item.route)}`,
         f.extack,
       ),
     }));

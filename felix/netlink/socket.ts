@@ -23,7 +23,15 @@ import {
   SOL_SOCKET,
 } from "./constants.js";
 import { loadNative, type NativeNetlink } from "./native.js";
-import { i32At, type RawMessage, readMessages, viewOf, type Writer, Writer as WriterClass } from "./wire.js";
+import {
+  forEachMessage,
+  i32At,
+  type RawMessage,
+  u32At,
+  viewOf,
+  type Writer,
+  Writer as WriterClass,
+} from "./wire.js";
 
 export interface SocketOptions {
   /** Open the socket inside this network namespace (e.g. /run/netns/x); default: the process's own. */
@@ -155,11 +163,17 @@ export class NetlinkSocket {
       const [n, err] = this.native.recv(this.fd, this.rbuf, MIN_FREE);
       this.stats.recvs++;
       if (n > 0) {
-        for (const m of readMessages(this.rbuf, 0, n)) {
-          if (m.type !== NLMSG.ERROR) continue;
-          const ack = decodeAck(this.rbuf, m);
+        const buf = this.rbuf;
+        forEachMessage(buf, 0, n, (m) => {
+          if (m.type !== NLMSG.ERROR) return;
+          // Success ACKs (error 0) are by far the most common: read seq without decoding the rest.
+          if (m.end - m.payload >= 20 && i32At(buf, m.payload) === 0) {
+            if (onAck(u32At(buf, m.payload + 12), 0)) left--;
+            return;
+          }
+          const ack = decodeAck(buf, m);
           if (onAck(ack.seq, ack.errno, ack.extack)) left--;
-        }
+        });
       }
       if (err !== 0) {
         throw new NetlinkError(err, `waiting for ${left} of ${count} ACKs (receive buffer overrun: resync)`);
@@ -199,21 +213,25 @@ export class NetlinkSocket {
     for (;;) {
       const [n, err] = this.native.recv(this.fd, this.rbuf, MIN_FREE);
       this.stats.recvs++;
-      for (const m of n > 0 ? readMessages(this.rbuf, 0, n) : []) {
-        if (m.seq !== seq) continue; // a late ACK of an abandoned request
+      let done = false;
+      const buf = this.rbuf;
+      forEachMessage(buf, 0, n, (m) => {
+        if (done || m.seq !== seq) return; // a late ACK of an abandoned request
         if (m.flags & NLM_F.DUMP_INTR) interrupted = true;
         if (m.type === NLMSG.DONE) {
-          const e = m.end - m.payload >= 4 ? i32At(this.rbuf, m.payload) : 0;
+          const e = m.end - m.payload >= 4 ? i32At(buf, m.payload) : 0;
           if (e < 0) throw new NetlinkError(-e, "dump");
-          return { items, interrupted };
+          done = true;
+          return;
         }
         if (m.type === NLMSG.ERROR) {
-          const ack = decodeAck(this.rbuf, m);
+          const ack = decodeAck(buf, m);
           throw new NetlinkError(ack.errno, "dump request", ack.extack);
         }
-        const v = decode(this.rbuf, m);
+        const v = decode(buf, m);
         if (v !== undefined) items.push(v);
-      }
+      });
+      if (done) return { items, interrupted };
       if (err !== 0) throw new NetlinkError(err, "dump (receive buffer overrun)");
       if (n === 0) await this.readable();
     }

@@ -70,6 +70,7 @@ export function toKernelRoute(
         ? RT_SCOPE.LINK
         : RT_SCOPE.UNIVERSE;
   const metric = family === 6 && d.metric === 0 ? IPV6_DEFAULT_METRIC : d.metric;
+  // One fixed shape (absent fields undefined), as decodeRoute builds: cheap to compare and to keep.
   return {
     family,
     dst: d.dst,
@@ -79,10 +80,12 @@ export function toKernelRoute(
     type,
     tos: 0,
     flags: d.onlink ? RTNH_F.ONLINK : 0,
-    ...(d.gateway !== undefined ? { gateway: d.gateway } : {}),
-    ...(oif !== undefined ? { oif } : {}),
-    ...(metric !== 0 ? { priority: metric } : {}),
-    ...(d.mtu !== undefined ? { mtu: d.mtu } : {}),
+    gateway: d.gateway,
+    oif,
+    priority: metric !== 0 ? metric : undefined,
+    prefsrc: undefined,
+    mtu: d.mtu,
+    multipath: undefined,
   };
 }
 
@@ -101,11 +104,19 @@ export function sameRoute(want: Route, have: Route): boolean {
   );
 }
 
+/** A write the plan asks for; shaped as a RouteWrite so it goes to netlink as is. */
+export interface PlannedRoute {
+  readonly op: "replace" | "delete";
+  readonly key: string;
+  readonly route: Route;
+  readonly owner?: string | undefined;
+}
+
 export interface RoutePlan {
-  readonly replaces: readonly { readonly route: Route; readonly owner: string }[];
-  readonly deletes: readonly Route[];
+  readonly replaces: readonly PlannedRoute[];
+  readonly deletes: readonly PlannedRoute[];
   /** Unexpected routes on workload interfaces: deleted once their grace period is over. */
-  readonly strays: readonly Route[];
+  readonly strays: readonly PlannedRoute[];
   readonly errors: readonly DataplaneError[];
 }
 
@@ -125,12 +136,11 @@ export function diffRoutes(
   ctx: DiffContext,
   onlyKeys?: Iterable<string>,
 ): RoutePlan {
-  const replaces: { route: Route; owner: string }[] = [];
-  const deletes: Route[] = [];
-  const strays: Route[] = [];
+  const replaces: PlannedRoute[] = [];
+  const deletes: PlannedRoute[] = [];
+  const strays: PlannedRoute[] = [];
   const errors: DataplaneError[] = [];
   const table = ctx.policy.table;
-  const wanted = new Set<string>();
 
   const consider = (key: string): void => {
     const d = desired.get(key);
@@ -138,16 +148,16 @@ export function diffRoutes(
     if (d !== undefined) {
       const want = toKernelRoute(d, table, ctx.ifIndex);
       if (!(want instanceof DataplaneError)) {
-        wanted.add(key);
-        if (have === undefined || !sameRoute(want, have)) replaces.push({ route: want, owner: d.owner });
+        if (have === undefined || !sameRoute(want, have))
+          replaces.push({ op: "replace", key, route: want, owner: d.owner });
         return;
       }
       errors.push(want);
     }
-    if (have === undefined || wanted.has(key)) return;
+    if (have === undefined) return;
     const own = classifyRoute(have, have.oif === undefined ? undefined : ctx.ifName(have.oif), ctx.policy);
-    if (own === "ours") deletes.push(have);
-    else if (own === "stray") strays.push(have);
+    if (own === "ours") deletes.push({ op: "delete", key, route: have });
+    else if (own === "stray") strays.push({ op: "delete", key, route: have });
   };
 
   if (onlyKeys !== undefined) {

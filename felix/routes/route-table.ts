@@ -22,6 +22,8 @@ import { desiredKey, diffRoutes, type OwnershipPolicy } from "./route-diff.js";
 
 const ESRCH = 3;
 const RETRY_MS = 5_000;
+/** Past this many changed keys, a pass diffs everything instead of a key list. */
+const DIFF_ALL_ABOVE = 4096;
 
 export interface RouteTableOptions {
   readonly nl: RtnetlinkApi;
@@ -47,12 +49,14 @@ export class RouteTable {
   private readonly cfg: FelixConfig;
   private readonly policy: OwnershipPolicy;
   private desired = new Map<string, DesiredRoute>();
-  private readonly desiredByIface = new Map<string, Set<string>>();
+  private readonly desiredByIface = new Map<string, string[]>();
   private readonly actual = new Map<string, Route>();
   private readonly links = new Map<number, Link>();
   private readonly ifIndexByName = new Map<string, number>();
   private readonly strayFirstSeen = new Map<string, number>();
   private dirty = new Set<string>();
+  /** Diff every key on the next pass (many changed at once; cheaper than tracking them). */
+  private diffAll = false;
   private needFull = true;
   private inputErrors: DataplaneError[] = [];
   private loggedErrors = new Set<string>();
@@ -109,18 +113,22 @@ export class RouteTable {
       }
       next.set(key, r);
     }
-    for (const [k, r] of next) {
-      const old = this.desired.get(k);
-      if (old === undefined || signature(old) !== signature(r)) this.dirty.add(k);
+    if (!this.needFull && !this.diffAll) {
+      for (const [k, r] of next) {
+        const old = this.desired.get(k);
+        if (old === undefined || !sameDesired(old, r)) this.dirty.add(k);
+        if (this.dirty.size > DIFF_ALL_ABOVE) break;
+      }
+      for (const k of this.desired.keys()) if (!next.has(k)) this.dirty.add(k);
+      if (this.dirty.size > DIFF_ALL_ABOVE) this.diffAll = true;
     }
-    for (const k of this.desired.keys()) if (!next.has(k)) this.dirty.add(k);
     this.desired = next;
     this.desiredByIface.clear();
     for (const [k, r] of next) {
       if (r.ifName === undefined) continue;
-      const s = this.desiredByIface.get(r.ifName) ?? new Set<string>();
-      this.desiredByIface.set(r.ifName, s);
-      s.add(k);
+      const keys = this.desiredByIface.get(r.ifName);
+      if (keys === undefined) this.desiredByIface.set(r.ifName, [k]);
+      else keys.push(k);
     }
     this.inputErrors = errors;
     this.schedule(0);
@@ -177,7 +185,9 @@ export class RouteTable {
       if (gone) this.actual.delete(k);
       this.dirty.add(k);
     }
-    for (const k of this.desiredByIface.get(link.name) ?? []) this.dirty.add(k);
+    const keys = this.desiredByIface.get(link.name) ?? [];
+    if (keys.length > DIFF_ALL_ABOVE) this.diffAll = true;
+    else for (const k of keys) this.dirty.add(k);
   }
 
   /** One reconcile pass; concurrent calls share the running pass and queue one more after it. */
@@ -218,8 +228,9 @@ export class RouteTable {
         if (!this.actual.has(key)) this.actual.set(key, r);
       }
     }
-    const keys = full ? undefined : this.dirty;
+    const keys = full || this.diffAll ? undefined : this.dirty;
     this.dirty = new Set();
+    this.diffAll = false;
     const plan = diffRoutes(
       this.desired,
       this.actual,
@@ -238,12 +249,12 @@ export class RouteTable {
     let nextDue: number | undefined;
     let waiting = 0;
     for (const s of plan.strays) {
-      const k = routeKey(s);
+      const k = s.key;
       strayKeys.add(k);
       const first = this.strayFirstSeen.get(k) ?? now;
       this.strayFirstSeen.set(k, first);
       if (now - first >= this.cfg.routeCleanupGracePeriodMs) {
-        writes.push({ op: "delete", route: s, label: this.describe(s) });
+        writes.push(s);
       } else {
         waiting++;
         const due = first + this.cfg.routeCleanupGracePeriodMs;
@@ -253,12 +264,11 @@ export class RouteTable {
     for (const k of [...this.strayFirstSeen.keys()]) {
       if (!strayKeys.has(k) && (keys === undefined || keys.has(k))) this.strayFirstSeen.delete(k);
     }
-    for (const d of plan.deletes) writes.push({ op: "delete", route: d, label: this.describe(d) });
-    for (const r of plan.replaces) {
-      writes.push({ op: "replace", route: r.route, label: `${this.describe(r.route)} (${r.owner})` });
-    }
+    for (const d of plan.deletes) writes.push(d);
+    for (const r of plan.replaces) writes.push(r);
 
-    const failures = writes.length > 0 ? await nl.writeRoutes(writes) : [];
+    const describe = (w: RouteWrite): string => `${this.describe(w.route)}${w.owner ? ` (${w.owner})` : ""}`;
+    const failures = writes.length > 0 ? await nl.writeRoutes(writes, describe) : [];
     const failed = new Set<RouteWrite>();
     const errors: (DataplaneError | NetlinkError)[] = [...this.inputErrors, ...plan.errors];
     let retry = false;
@@ -266,14 +276,14 @@ export class RouteTable {
       if (f.write.op === "delete" && f.error.errno === ESRCH) continue; // already gone: fine
       failed.add(f.write);
       errors.push(f.error);
-      this.dirty.add(routeKey(f.write.route));
+      this.dirty.add(f.write.key ?? routeKey(f.write.route));
       retry = true;
     }
     let replaced = 0;
     let deleted = 0;
     for (const w of writes) {
-      if (failed.has(w)) continue;
-      const k = routeKey(w.route);
+      if (failed.size > 0 && failed.has(w)) continue;
+      const k = w.key ?? routeKey(w.route);
       if (w.op === "delete") {
         this.actual.delete(k);
         this.strayFirstSeen.delete(k);
@@ -285,7 +295,7 @@ export class RouteTable {
     }
     if (retry) nextDue = Math.min(nextDue ?? Number.POSITIVE_INFINITY, now + RETRY_MS);
     if (nextDue !== undefined) {
-      for (const s of plan.strays) this.dirty.add(routeKey(s));
+      for (const s of plan.strays) this.dirty.add(s.key);
       this.schedule(nextDue - now);
     }
     this.logOutcome(full, replaced, deleted, errors);
@@ -342,6 +352,14 @@ export class RouteTable {
   }
 }
 
-function signature(r: DesiredRoute): string {
-  return `${r.type}|${r.protocol}|${r.ifName ?? ""}|${r.gateway ?? ""}|${r.onlink ? 1 : 0}|${r.metric}|${r.mtu ?? ""}`;
+function sameDesired(a: DesiredRoute, b: DesiredRoute): boolean {
+  return (
+    a.type === b.type &&
+    a.protocol === b.protocol &&
+    a.ifName === b.ifName &&
+    a.gateway === b.gateway &&
+    !a.onlink === !b.onlink &&
+    a.metric === b.metric &&
+    a.mtu === b.mtu
+  );
 }
