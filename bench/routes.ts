@@ -9,7 +9,7 @@
  */
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { cpus, release, tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
 import { systemClock } from "../felix/clock.js";
@@ -196,7 +196,9 @@ async function main(): Promise<void> {
   }
   const cpu = cpus()[0]?.model ?? "unknown CPU";
   console.log(
-    `route programming, ${runs} run(s) each (median), kernel ${ip("-V").trim()}, ${cpus().length} x ${cpu}`,
+    `route programming, ${runs} run(s) each (median); Linux ${release()}, ${ip("-V")
+      .trim()
+      .replace(/^ip utility, /, "")}, node ${process.version}, ${cpus().length} x ${cpu}`,
   );
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
   for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join("  "));
