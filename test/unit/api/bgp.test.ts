@@ -616,6 +616,31 @@ describe("the resource envelope", () => {
       "status",
       "unknown field",
     ],
+    ["name too long", doc("IPPool", "a".repeat(254), ok), "metadata.name", "at most 253"],
+    [
+      "annotations too big",
+      doc("IPPool", "p", ok, `  annotations:\n    big: "${"x".repeat(256 * 1024)}"\n`),
+      "metadata.annotations",
+      "at most 262144 bytes",
+    ],
+    [
+      "selector too long",
+      doc("BGPPeer", "p", `nodeSelector: "${"a == 'b' && ".repeat(100)}all()"`),
+      "spec.nodeSelector",
+      "at most 1024 characters",
+    ],
+    [
+      "int32 overflow",
+      doc("BGPPeer", "p", "peerIP: 10.0.0.1\nnumAllowedLocalASNumbers: 2147483648"),
+      "spec.numAllowedLocalASNumbers",
+      "-2147483648..2147483647",
+    ],
+    [
+      "WireGuard key",
+      `${doc("Node", "n", "bgp: {ipv4Address: 10.0.0.1/24}")}status: {wireguardPublicKey: abc}\n`,
+      "status.wireguardPublicKey",
+      "WireGuard public key",
+    ],
   ])("%s", (_what, text, path, rule) => {
     refuse(text, path, rule);
   });
