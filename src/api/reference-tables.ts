@@ -113,11 +113,11 @@ export function renderFieldTable(def: KindDef): string {
   const out: string[][] = [];
   const spec = def.spec;
   for (const [k, v] of Object.entries(spec.properties)) rows(v, k, spec.required?.includes(k) ?? false, out);
-  const escape = (c: string) => c.replaceAll("|", "\\|").replaceAll("\n", " ");
+  const cellText = (c: string) => c.replaceAll("|", "\\|").replaceAll("\n", " ");
   const lines = [
     "| field (`spec.`) | type | default | checks | meaning |",
     "|---|---|---|---|---|",
-    ...out.map((r) => `| ${r.map(escape).join(" | ")} |`),
+    ...out.map((r) => `| ${r.map(cellText).join(" | ")} |`),
   ];
   return lines.join("\n");
 }

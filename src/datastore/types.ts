@@ -1,11 +1,9 @@
 /**
- * The one datastore interface tabby's components use, whatever holds the data: the Kubernetes API
- * (CRDs in crd.projectcalico.org/v1), etcd v3 in Calico's key layout, or the embedded store. It has the
- * semantics of the Kubernetes API that Calico relies on: `resourceVersion` is an opaque revision that
- * changes on every write; `update` and `delete` given a resourceVersion are compare-and-swap and fail
- * with DATASTORE_CONFLICT when it is stale; `watch` resumes from a revision or fails with DATASTORE_GONE
- * when that revision is no longer retained. Resources are the projectcalico.org/v3 objects of src/api;
- * backends convert to their own storage form. Validation is not the datastore's job (callers check first).
+ * The one datastore interface tabby uses, whatever holds the data: the Kubernetes API (CRDs in
+ * crd.projectcalico.org/v1), etcd v3 in Calico's key layout, or the embedded store. Kubernetes semantics:
+ * `resourceVersion` changes on every write; `update`/`delete` given one are compare-and-swap
+ * (DATASTORE_CONFLICT when stale); `watch` resumes from a revision or fails with DATASTORE_GONE.
+ * Resources are src/api's projectcalico.org/v3 objects; validation is the caller's job, not the store's.
  */
 import type { Resource } from "../api/meta.js";
 

@@ -1,12 +1,8 @@
 /**
- * Calico's selector grammar (libcalico-go/lib/selector/parser/parser.go), as a recursive-descent parser
- * over tokenize.ts's tokens:
- *   or   := and ("||" and)*          and := op ("&&" op)*
- *   op   := "!"* ( all() | global() | has(label) | "(" or ")"
- *                | label ("=="|"!="|contains|starts with|ends with) string
- *                | label ("in"|"not in") "{" [string ("," string)* [","]] "}" )
- * The empty selector means all(). Leading "!"s collapse to one negation or none, as Calico does; sets
- * are sorted and de-duplicated. `global()` is accepted here; fields that forbid it check `usesGlobal`.
+ * Calico's selector grammar (libcalico-go/lib/selector/parser/parser.go) as a recursive-descent parser:
+ * `or := and ("||" and)*`, `and := op ("&&" op)*`, `op := "!"* (all() | global() | has(l) | "(" or ")" |
+ * l ==|!=|contains|starts with|ends with 'v' | l in|not in {'v', ...})`. Empty means all(); leading "!"s
+ * collapse as in Calico; sets are sorted and de-duplicated; fields that forbid global() use `usesGlobal`.
  * Pure; printing is in print.ts and evaluation in evaluate.ts.
  */
 import { SelectorSyntaxError } from "./errors.js";

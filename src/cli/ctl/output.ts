@@ -1,12 +1,9 @@
 /**
- * `tabbyctl get` output in calicoctl's shapes (calicoctl/commands/common/printer.go):
- * - tables as Go's text/tabwriter prints them with minwidth 5, padding 3: every cell, the last one
- *   included, padded to its column's width, so lines end in spaces; a blank line after the table;
- * - YAML as sigs.k8s.io/yaml writes it: keys sorted, lists not indented under their key;
- * - JSON as Go's json.MarshalIndent writes structs: fields in declaration order (kind, apiVersion,
- *   metadata, spec, status), two-space indent.
- * One resource prints as itself; a list as `<Kind>List` with the store's revision; several names as a
- * sequence. Pure.
+ * `tabbyctl get` output in calicoctl's shapes (calicoctl/commands/common/printer.go): tables as Go's
+ * tabwriter prints them (minwidth 5, padding 3, every cell padded, a blank line after); YAML as
+ * sigs.k8s.io/yaml writes it (keys sorted, lists not indented); JSON in Go's struct field order (kind,
+ * apiVersion, metadata, spec, status). One resource prints as itself, a listing as `<Kind>List` with the
+ * store's revision, several names as a sequence. Pure.
  */
 import { stringify } from "yaml";
 import type { KindDef, TableContext } from "../../api/kind.js";
