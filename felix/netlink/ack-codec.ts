@@ -48,7 +48,7 @@ export function decodeAck(buf: Uint8Array, m: RawMessage): Ack {
     }
   }
   return {
-    errno: -error,
+    errno: error === 0 ? 0 : -error,
     seq,
     requestType,
     ...(extack !== undefined && extack !== "" ? { extack } : {}),

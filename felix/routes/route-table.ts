@@ -151,7 +151,9 @@ export class RouteTable {
         const key = routeKey(e.route);
         if (e.op === "new") this.actual.set(key, e.route);
         else if (this.actual.get(key)?.oif === e.route.oif) this.actual.delete(key);
+        if (this.diffAll) continue;
         this.dirty.add(key);
+        if (this.dirty.size > DIFF_ALL_ABOVE) this.diffAll = true;
       }
     }
     this.schedule(0);
