@@ -4,7 +4,8 @@
  * with one `ip route add` per route, in the same run on the same machine; then times a resync of 100,000
  * unchanged routes (a restarted route table: full dump + diff, zero writes) against `ip route show`.
  * Ends with `ratio: <measure> <size> tabby/<other> = x.xx` lines. Needs root and iproute2.
- * Per-route `ip` at 100k takes minutes; it runs only with BENCH_PER_ROUTE_100K=1.
+ * Per-route `ip` at 100k takes minutes; it runs only with BENCH_PER_ROUTE_100K=1. One untimed warm-up
+ * round of each tool comes first (felix is a long-lived, JIT-warm process in production).
  * Usage: npm run bench:routes [-- --runs 3]
  */
 import { execFileSync, spawn } from "node:child_process";
@@ -142,6 +143,9 @@ async function main(): Promise<void> {
   const fmt = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
   const label = (n: number) => `${n / 1000}k`;
   try {
+    // Warm-up, not timed: felix runs as a long-lived agent, so its code is JIT-compiled when it programs;
+    // `ip` starts cold every time by nature. One round of each at 10k, then the measured runs.
+    for (const w of [await timeTabby(10_000), await timeIpBatch(10_000, dir)]) dropNamespace(w.ns);
     for (const n of [10_000, 100_000]) {
       const tabby: number[] = [];
       const batch: number[] = [];
