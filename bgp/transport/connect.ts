@@ -34,7 +34,7 @@ export interface ConnectOptions {
   /** Aborting rejects with ECANCELED and closes the socket. */
   readonly signal?: AbortSignal;
   /** Open the socket in this network namespace (a path such as /run/netns/NAME); used by tests and the lab. */
-  readonly netns?: string;
+  readonly netnsPath?: string;
 }
 
 /**
@@ -72,7 +72,7 @@ export function connectTcp(opts: ConnectOptions): Promise<Socket> {
   const fd = nativeCall(
     "connect",
     host,
-    (n) => n.socket(family === 4 ? c.AF_INET : c.AF_INET6, opts.netns ?? null),
+    (n) => n.socket(family === 4 ? c.AF_INET : c.AF_INET6, opts.netnsPath ?? null),
     {
       port,
     },

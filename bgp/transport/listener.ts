@@ -30,7 +30,7 @@ export interface ListenOptions {
   readonly minTtl?: number;
   readonly backlog?: number;
   /** Open the socket in this network namespace (a path such as /run/netns/NAME); used by tests and the lab. */
-  readonly netns?: string;
+  readonly netnsPath?: string;
 }
 
 export interface ConnectionInfo {
@@ -83,7 +83,7 @@ export class TcpListener {
     const fd = nativeCall(
       "listen",
       host,
-      (n) => n.socket(family === 4 ? c.AF_INET : c.AF_INET6, opts.netns ?? null),
+      (n) => n.socket(family === 4 ? c.AF_INET : c.AF_INET6, opts.netnsPath ?? null),
       {
         port,
       },
