@@ -34,7 +34,10 @@ function ourOpen(v6: boolean): Uint8Array {
 }
 
 /** Connections accepted by a listener, by peer address. */
-function collect(listener: TcpListener, scope: Scope): Map<string, { socket: Socket; info: ConnectionInfo }[]> {
+function collect(
+  listener: TcpListener,
+  scope: Scope,
+): Map<string, { socket: Socket; info: ConnectionInfo }[]> {
   const got = new Map<string, { socket: Socket; info: ConnectionInfo }[]>();
   listener.onConnection((socket, info) => {
     const list = got.get(info.remoteAddress) ?? [];
@@ -133,7 +136,9 @@ describeWith(["root", "iproute2", "bird"], "BGP transport: TCP MD5 with BIRD", (
     );
     await closeSocket(probe);
     const before = await counter(b, "TcpExtTCPMD5NotFound");
-    await expect(connectTcp({ host: "10.0.0.2", netnsPath: nsPath(a), timeoutMs: 1500 })).rejects.toMatchObject({
+    await expect(
+      connectTcp({ host: "10.0.0.2", netnsPath: nsPath(a), timeoutMs: 1500 }),
+    ).rejects.toMatchObject({
       errno: "ETIMEDOUT",
       reason: "connection timed out",
     });
