@@ -3,7 +3,8 @@
  * changes nothing (counted as route notifications on a netlink socket of our own); an instance killed
  * while writing a batch leaves state the next one converges; other protocols' routes (BIRD's 12, an
  * operator's) are left alone; a route via a missing interface and a /32 wanted on two interfaces are
- * reported by name while everything else is applied; a CNI-added route on a cali* lives out its grace.
+ * reported by name while everything else is applied; a workload whose veth appears late is programmed
+ * from the link notification; a CNI-added route on a cali* lives out its grace.
  */
 import { expect, it } from "vitest";
 import { Dataplane } from "../../../felix/dataplane.js";
@@ -144,6 +145,47 @@ describeWith(["root", "iproute2", "ping"], "felix restart and bad state", () => 
     expect(routes).toContainEqual(expect.objectContaining({ dst: "10.65.1.6", dev: dup.ifName }));
     expect(await ping(n1.pods[0]!.ns, n2.pods[0]!.ip)).toBe(true);
     expect(await ping(dup.ns, n2.pods[0]!.ip)).toBe(true);
+  });
+
+  it("programs a workload whose interface appears after felix heard of it, on the link event", async () => {
+    const scope = testScope();
+    const c = await buildCluster(scope, { nodeCount: 2 });
+    const [n1, n2] = c.nodes as [(typeof c.nodes)[0], (typeof c.nodes)[0]];
+    await c.program();
+    const clock = new FakeClock();
+    const dp = new Dataplane({ logger, clock, netnsPath: `/run/netns/${n1.ns.name}` });
+    scope.defer("close dataplane", () => dp.close());
+    const base = c.stateFor(0);
+    const ifName = "cali0000late001";
+    dp.setState({
+      ...base,
+      workloads: [...base.workloads, { name: "default/late", ifName, ipNetworks: ["10.65.1.8/32"] }],
+    });
+    dp.start();
+    await eventually(
+      async () => {
+        await clock.advanceAsync(0);
+        return dp.last?.errors.some((e) => e.message.includes(`interface ${ifName} does not exist`));
+      },
+      { what: "the first pass to report the missing interface" },
+    );
+    // The CNI plugin creates the veth now; felix learns of it from the link notification alone.
+    const pod = await Netns.create(scope);
+    await connectVeth({ ns: pod, name: "eth0", addresses: ["10.65.1.8/32"] }, { ns: n1.ns, name: ifName });
+    await pod.ip("route", "add", "169.254.1.1", "dev", "eth0", "scope", "link");
+    await pod.ip("route", "add", "default", "via", "169.254.1.1", "dev", "eth0");
+    await eventually(
+      async () => {
+        await clock.advanceAsync(0);
+        return (
+          (await n1.ns.routes({ filter: ["10.65.1.8/32"] })).length === 1 && dp.last?.errors.length === 0
+        );
+      },
+      { what: "the late workload's route" },
+    );
+    const sys = await n1.ns.exec("sysctl", ["-n", `net.ipv4.conf.${ifName}.proxy_arp`]);
+    expect(sys.stdout.trim()).toBe("1");
+    expect(await ping(pod, n2.pods[0]!.ip)).toBe(true);
   });
 
   it("leaves a CNI-added route on a cali* alone for the grace period, then removes it", async () => {
