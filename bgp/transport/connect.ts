@@ -11,7 +11,7 @@ import { endianness } from "node:os";
 import { TransportError } from "./errors.js";
 import { loadNative } from "./native.js";
 import { encodeSockaddr, parseAddress, unmapIpv4 } from "./sockaddr.js";
-import { nativeCall, setMd5KeyOnFd, setMinTtlOnFd, setTtlOnFd } from "./socket-options.js";
+import { nativeCall, openTcpSocket, setMd5KeyOnFd, setMinTtlOnFd, setTtlOnFd } from "./socket-options.js";
 
 export const BGP_PORT = 179;
 
@@ -41,7 +41,7 @@ export interface ConnectOptions {
  * Connects to a BGP peer. Resolves with a connected Node socket (data not yet read); rejects with a
  * TransportError (`errno` ECONNREFUSED, ETIMEDOUT, EHOSTUNREACH, ENETUNREACH, EADDRNOTAVAIL, ...).
  */
-export function connectTcp(opts: ConnectOptions): Promise<Socket> {
+export async function connectTcp(opts: ConnectOptions): Promise<Socket> {
   const port = opts.port ?? BGP_PORT;
   const host = unmapIpv4(opts.host);
   const md5 = opts.md5Key !== undefined && opts.md5Key !== "";
@@ -53,30 +53,21 @@ export function connectTcp(opts: ConnectOptions): Promise<Socket> {
       ...(cause !== undefined ? { cause } : {}),
     });
   const target = parseAddress(host);
-  if (target === undefined) return Promise.reject(fail("EINVAL", "not an IP address"));
+  if (target === undefined) throw fail("EINVAL", "not an IP address");
   const local = opts.localAddress !== undefined ? unmapIpv4(opts.localAddress) : undefined;
   if (local !== undefined) {
     const l = parseAddress(local);
-    if (l === undefined) return Promise.reject(fail("EINVAL", `local address ${local} is not an IP address`));
+    if (l === undefined) throw fail("EINVAL", `local address ${local} is not an IP address`);
     if (l.family !== target.family) {
-      return Promise.reject(
-        fail("EINVAL", `local address ${local} is IPv${l.family}, the peer is IPv${target.family}`),
-      );
+      throw fail("EINVAL", `local address ${local} is IPv${l.family}, the peer is IPv${target.family}`);
     }
   }
-  if (opts.signal?.aborted) return Promise.reject(fail("ECANCELED"));
+  if (opts.signal?.aborted) throw fail("ECANCELED");
 
   const n = loadNative();
   const c = n.constants;
   const family = target.family;
-  const fd = nativeCall(
-    "connect",
-    host,
-    (n) => n.socket(family === 4 ? c.AF_INET : c.AF_INET6, opts.netnsPath ?? null),
-    {
-      port,
-    },
-  );
+  const fd = openTcpSocket(family, opts.netnsPath, "connect", host, port);
   try {
     if (md5) setMd5KeyOnFd(fd, family, host, opts.md5Key);
     if (opts.ttl !== undefined) setTtlOnFd(fd, family, opts.ttl, host);
@@ -97,9 +88,9 @@ export function connectTcp(opts: ConnectOptions): Promise<Socket> {
     n.close(fd);
     if (e instanceof TransportError && e.operation === "connect" && local !== undefined) {
       // Say which local address could not be bound.
-      return Promise.reject(fail(e.errno, `binding local address ${local}`, e));
+      throw fail(e.errno, `binding local address ${local}`, e);
     }
-    return Promise.reject(e);
+    throw e;
   }
 
   // libuv adopts the fd and runs the non-blocking connect (uv_tcp_connect reuses an opened handle).

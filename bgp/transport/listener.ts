@@ -13,7 +13,14 @@ import { BGP_PORT } from "./connect.js";
 import { TransportError } from "./errors.js";
 import { loadNative } from "./native.js";
 import { encodeSockaddr, parseAddress, unmapIpv4 } from "./sockaddr.js";
-import { nativeCall, type SocketFamily, setMd5KeyOnFd, setMinTtlOnFd, setTtlOnFd } from "./socket-options.js";
+import {
+  nativeCall,
+  openTcpSocket,
+  type SocketFamily,
+  setMd5KeyOnFd,
+  setMinTtlOnFd,
+  setTtlOnFd,
+} from "./socket-options.js";
 
 export interface ListenOptions {
   /** "::" = IPv4 and IPv6 (dual-stack), "0.0.0.0" = IPv4 only, or one local address. */
@@ -80,14 +87,7 @@ export class TcpListener {
     const family = local.family;
     const n = loadNative();
     const c = n.constants;
-    const fd = nativeCall(
-      "listen",
-      host,
-      (n) => n.socket(family === 4 ? c.AF_INET : c.AF_INET6, opts.netnsPath ?? null),
-      {
-        port,
-      },
-    );
+    const fd = openTcpSocket(family, opts.netnsPath, "listen", host, port);
     const server = createServer();
     try {
       nativeCall(

@@ -32,6 +32,22 @@ export function nativeCall<T>(
   }
 }
 
+/** A non-blocking TCP socket of `family`, inside the namespace at `netnsPath` when given. */
+export function openTcpSocket(
+  family: SocketFamily,
+  netnsPath: string | undefined,
+  operation: TransportOperation,
+  peer: string,
+  port: number,
+): number {
+  return nativeCall(
+    operation,
+    peer,
+    (n) => n.socket(family === 4 ? n.constants.AF_INET : n.constants.AF_INET6, netnsPath ?? null),
+    { port },
+  );
+}
+
 /**
  * Adds, replaces (`key` set) or removes (`key` undefined or "") the RFC 2385 key for `peer` on `fd`.
  * On an AF_INET6 socket an IPv4 peer's key is stored under its v4-mapped address, which the kernel
