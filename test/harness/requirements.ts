@@ -8,7 +8,7 @@ import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
 import { describe, it } from "vitest";
 
-export type Requirement = "root" | "iproute2" | "bird" | "frr" | "gobgp" | "etcd" | "ping" | "tshark";
+export type Requirement = "root" | "iproute2" | "bird" | "frr" | "gobgp" | "etcd" | "ping" | "tshark" | "nft" | "tcpdump";
 
 /** Executables each requirement stands for (absolute, or looked up on PATH). */
 const BINARIES: Record<Exclude<Requirement, "root">, readonly string[]> = {
@@ -19,6 +19,8 @@ const BINARIES: Record<Exclude<Requirement, "root">, readonly string[]> = {
   etcd: ["etcd", "etcdctl"],
   ping: ["ping"],
   tshark: ["tshark"],
+  nft: ["nft"],
+  tcpdump: ["tcpdump"],
 };
 
 export function findExecutable(name: string): string | undefined {
