@@ -94,7 +94,13 @@ export async function connectTcp(opts: ConnectOptions): Promise<Socket> {
   }
 
   // libuv adopts the fd and runs the non-blocking connect (uv_tcp_connect reuses an opened handle).
-  const socket = new Socket({ fd });
+  let socket: Socket;
+  try {
+    socket = new Socket({ fd });
+  } catch (e) {
+    n.close(fd);
+    throw e;
+  }
   return new Promise<Socket>((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
     const cleanup = () => {

@@ -10,7 +10,7 @@ import type { Socket } from "node:net";
 import { endianness } from "node:os";
 import { TransportError, type TransportOperation } from "./errors.js";
 import { isNativeError, loadNative, type NativeTcp } from "./native.js";
-import { encodeTcpMd5sig, mapIpv4, parseAddress } from "./sockaddr.js";
+import { encodeTcpMd5sig, mapIpv4, parseAddress, unmapIpv4 } from "./sockaddr.js";
 
 const LE = endianness() === "LE";
 
@@ -115,7 +115,7 @@ export function setMinTtlOnFd(fd: number, socketFamily: SocketFamily, minTtl: nu
 /** The fd and address family of a Node TCP socket (its libuv handle's fd). */
 export function fdOf(socket: Socket, operation: TransportOperation): { fd: number; family: SocketFamily } {
   const fd = (socket as unknown as { _handle?: { fd?: number } | null })._handle?.fd;
-  const peer = socket.remoteAddress ?? "(unconnected socket)";
+  const peer = unmapIpv4(socket.remoteAddress ?? "(unconnected socket)");
   if (typeof fd !== "number" || fd < 0) throw new TransportError("EBADF", peer, operation);
   // The socket's own family decides which options exist; an IPv4 peer on a dual-stack socket shows as ::ffff:a.b.c.d.
   const local = socket.localAddress;
@@ -126,11 +126,11 @@ export function fdOf(socket: Socket, operation: TransportOperation): { fd: numbe
 /** Sets the outgoing TTL / hop limit on a connected or accepted socket (per-peer multihop or GTSM). */
 export function setTtl(socket: Socket, ttl: number): void {
   const { fd, family } = fdOf(socket, "set-ttl");
-  setTtlOnFd(fd, family, ttl, socket.remoteAddress ?? "");
+  setTtlOnFd(fd, family, ttl, unmapIpv4(socket.remoteAddress ?? ""));
 }
 
 /** Sets the GTSM minimum TTL / hop count on a connected or accepted socket; 0 turns it off. */
 export function setMinTtl(socket: Socket, minTtl: number): void {
   const { fd, family } = fdOf(socket, "set-min-ttl");
-  setMinTtlOnFd(fd, family, minTtl, socket.remoteAddress ?? "");
+  setMinTtlOnFd(fd, family, minTtl, unmapIpv4(socket.remoteAddress ?? ""));
 }
