@@ -4,14 +4,16 @@
  * Until each part lands, its command prints the usage and says it is not implemented (see README).
  */
 import { runDecode, runEncode } from "./bgp-codec.js";
+import { runSpeaker } from "./bgp-run.js";
+import { runPeers, runRib } from "./bgp-status.js";
 import { type CliIo, runMain } from "./io.js";
 import { type CommandSpec, dispatchPending, renderUsage } from "./usage.js";
 
 export const tabbyCommands: readonly CommandSpec[] = [
   { name: "node run", summary: "run the per-node agent", pending: "node agent issue" },
-  { name: "bgp run --config FILE", summary: "run a standalone BGP speaker", pending: "issue #5" },
-  { name: "bgp peers", summary: "show a running speaker's sessions", pending: "issue #5" },
-  { name: "bgp rib [PREFIX]", summary: "show a running speaker's Loc-RIB", pending: "issue #5" },
+  { name: "bgp run --config FILE", summary: "run a standalone BGP speaker" },
+  { name: "bgp peers", summary: "show a running speaker's sessions" },
+  { name: "bgp rib [PREFIX]", summary: "show a running speaker's Loc-RIB" },
   {
     name: "bgp decode FILE [PEER_FILE]",
     summary: "BGP messages from raw bytes to JSON lines",
@@ -31,6 +33,9 @@ const usage = renderUsage("tabby", "tabby: Calico-compatible node networking age
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   if (argv[0] === "bgp" && argv[1] === "decode") return runDecode(argv.slice(2), io);
   if (argv[0] === "bgp" && argv[1] === "encode") return runEncode(argv.slice(2), io);
+  if (argv[0] === "bgp" && argv[1] === "run") return runSpeaker(argv.slice(2), io);
+  if (argv[0] === "bgp" && argv[1] === "peers") return runPeers(argv.slice(2), io);
+  if (argv[0] === "bgp" && argv[1] === "rib") return runRib(argv.slice(2), io);
   return dispatchPending("tabby", usage, tabbyCommands, argv, io);
 }
 

@@ -28,8 +28,8 @@ describe("command stubs until their issues land", () => {
 
   it("a planned command says it is not implemented and exits 2", async () => {
     const { cli, out } = io();
-    expect(await tabby(["bgp", "run", "--config", "x.yaml"], cli)).toBe(2);
-    expect(out.stderr.split("\n")[0]).toBe("tabby bgp run: not implemented yet (issue #5)");
+    expect(await tabby(["node", "run"], cli)).toBe(2);
+    expect(out.stderr.split("\n")[0]).toBe("tabby node run: not implemented yet (node agent issue)");
     const c = io();
     expect(tabbyctl(["node", "status"], c.cli)).toBe(2);
     expect(c.out.stderr).toMatch(/^tabbyctl node status: not implemented yet/);

@@ -1,0 +1,72 @@
+/**
+ * The speaker's configuration as data (what `tabby bgp run`'s YAML and, later, the node agent produce):
+ * identity, listener, peers with their transport, timers, route-reflection and next-hop settings,
+ * policies by name, prefixes to originate, graceful restart. Defaults follow BIRD/Calico practice and
+ * RFC 8212 (eBGP peers without a policy exchange nothing). Validation that needs no I/O lives here.
+ */
+import type { Policy } from "../policy/policy.js";
+import type { Family } from "../rib/prefix-key.js";
+
+export interface PeerConfig {
+  /** Peer address; also the key of the peer. */
+  readonly address: string;
+  readonly asn: number;
+  /** Name shown in status (default: the address). */
+  readonly name?: string;
+  readonly port?: number;
+  /** Source address for our connection (and the next hop we announce on this session). */
+  readonly localAddress?: string;
+  /** RFC 2385 TCP MD5 key. */
+  readonly password?: string;
+  /** eBGP multihop TTL; default 1 for eBGP (directly connected), 64 for iBGP. */
+  readonly ttl?: number;
+  /** RFC 5082 GTSM: send TTL 255 and require at least 255 - (hops - 1); `true` means 1 hop. */
+  readonly ttlSecurityHops?: number;
+  readonly passive?: boolean;
+  readonly routeReflectorClient?: boolean;
+  /** next-hop handling on export: self, keep, or auto (self for eBGP, keep for iBGP). */
+  readonly nextHop?: "self" | "keep" | "auto";
+  /** Our next hop for the other family when exchanging it over this session (e.g. IPv6 routes over IPv4). */
+  readonly nextHopSelf?: Partial<Record<Family, string>>;
+  readonly holdTimeSec?: number;
+  readonly keepaliveSec?: number;
+  readonly connectRetrySec?: number;
+  readonly families?: readonly Family[];
+  readonly importPolicy?: string;
+  readonly exportPolicy?: string;
+  /** Accept routes whose AS_PATH contains our AS up to this many times (default 0). */
+  readonly allowOwnAs?: number;
+  /** Receive ADD-PATH paths from this peer. */
+  readonly addPathReceive?: boolean;
+  readonly gracefulRestart?: boolean;
+  /** Start administratively down. */
+  readonly shutdown?: boolean;
+}
+
+export interface OriginateConfig {
+  readonly prefix: string;
+  readonly communities?: readonly string[];
+  readonly largeCommunities?: readonly string[];
+  readonly med?: number;
+  readonly localPref?: number;
+}
+
+export interface SpeakerConfig {
+  readonly routerId: string;
+  readonly asn: number;
+  /** Route-reflector cluster id (default: the router id). */
+  readonly clusterId?: string;
+  /** Where to listen for peers; undefined = do not listen (active only). */
+  readonly listen?: { readonly address: string; readonly port?: number };
+  readonly peers: readonly PeerConfig[];
+  readonly policies?: Readonly<Record<string, Policy>>;
+  readonly originate?: readonly OriginateConfig[];
+  readonly gracefulRestart?: { readonly restartTimeSec: number };
+  readonly holdTimeSec?: number;
+  readonly connectRetrySec?: number;
+  readonly idleHoldSec?: { readonly initial: number; readonly max: number };
+  /** Our hostname for the FQDN capability. */
+  readonly hostname?: string;
+}
+
+export const DEFAULT_HOLD_TIME_SEC = 90;

@@ -1,0 +1,786 @@
+/**
+ * The BGP speaker: sessions (session.ts) for the configured peers, one listener for the passive side,
+ * the Adj-RIBs-In and Loc-RIB (loc-rib.ts), update groups for export (update-group.ts), import policy
+ * and the RFC checks on what comes in (AS loops with an allow-own-AS count, route-reflection loops via
+ * ORIGINATOR_ID and CLUSTER_LIST, RFC 6793 AS4 reconciliation for 2-octet peers), graceful restart in
+ * both roles (RFC 4724: stale routes kept until End-of-RIB or the restart time; End-of-RIB sent after
+ * our initial table), route refresh in and out (RFC 2918, RFC 7313), and locally originated routes.
+ * Status for `tabby bgp peers`/`rib` is returned as data; metrics and logs belong to the caller.
+ */
+
+import type { Socket } from "node:net";
+import { networkInterfaces } from "node:os";
+import { formatAsPath } from "../codec/as-path.js";
+import type { PathAttribute } from "../codec/attributes.js";
+import { communityToString } from "../codec/json.js";
+import { type PrefixList, prefixListFromStrings } from "../codec/prefix-list.js";
+import type { RouteRefreshMessage } from "../codec/route-refresh.js";
+import { reconcileAs4 } from "../codec/transit.js";
+import { endOfRibFamily, type UpdateMessage } from "../codec/update.js";
+import { ACCEPT_ALL, applySet, type CompiledPolicy, compilePolicy, REJECT_ALL } from "../policy/policy.js";
+import type { ExportTarget } from "../rib/export.js";
+import { type Dest, LocRib, type Path, type PeerRef } from "../rib/loc-rib.js";
+import { AttrTable, buildPathAttrs, type PathAttrs } from "../rib/path-attrs.js";
+import { type Family, keyFromString, keyOf, keyToString, type PrefixKey } from "../rib/prefix-key.js";
+import { type GroupMember, UpdateGroup } from "../rib/update-group.js";
+import { FSM_DEFAULTS } from "../session/fsm.js";
+import { buildOpen, FAMILIES, type Negotiated } from "../session/negotiate.js";
+import { type Clock, describeDown, Session, type SessionTransport } from "../session/session.js";
+import type { ConnectOptions } from "../transport/connect.js";
+import { connectTcp } from "../transport/connect.js";
+import { TcpListener } from "../transport/listener.js";
+import { setMinTtl, setTtl } from "../transport/socket-options.js";
+import {
+  DEFAULT_HOLD_TIME_SEC,
+  type OriginateConfig,
+  type PeerConfig,
+  type SpeakerConfig,
+} from "./config.js";
+
+export interface SpeakerDeps {
+  readonly clock: Clock;
+  readonly transport?: SessionTransport;
+  /** Open sockets in this network namespace (tests, lab). */
+  readonly netnsPath?: string;
+  /** Called for notable events (session up/down, config warnings), for the caller's logger. */
+  readonly log?: (level: "info" | "warn" | "error", msg: string, fields: Record<string, unknown>) => void;
+}
+
+export interface PrefixCounts {
+  received: number;
+  accepted: number;
+  advertised: number;
+}
+
+export interface PeerStatus {
+  readonly name: string;
+  readonly address: string;
+  readonly asn: number;
+  readonly type: "ibgp" | "ebgp";
+  readonly state: string;
+  /** Wall-clock ms of the last state change. */
+  readonly since: number;
+  readonly routerId?: string;
+  readonly hostname?: string;
+  readonly holdTimeSec?: number;
+  readonly keepaliveSec?: number;
+  readonly families: Family[];
+  readonly prefixes: Record<Family, PrefixCounts>;
+  readonly stale: number;
+  readonly lastError?: string;
+  readonly messages: { sent: Record<string, number>; received: Record<string, number> };
+  readonly flaps: number;
+  readonly passive: boolean;
+  readonly routeReflectorClient: boolean;
+}
+
+export interface RibPath {
+  readonly prefix: string;
+  readonly best: boolean;
+  readonly from: string;
+  readonly fromName: string;
+  readonly nextHop: string;
+  readonly asPath: string;
+  readonly origin: "igp" | "egp" | "incomplete";
+  readonly med?: number;
+  readonly localPref?: number;
+  readonly communities: string[];
+  readonly largeCommunities: string[];
+  readonly originatorId?: string;
+  readonly clusterList: string[];
+  readonly stale: boolean;
+  readonly pathId?: number;
+}
+
+export type BestChange = (family: Family, key: PrefixKey, best: Path | undefined) => void;
+
+interface Peer {
+  readonly cfg: PeerConfig;
+  readonly ref: PeerRef;
+  readonly session: Session;
+  readonly importPolicy: CompiledPolicy;
+  readonly exportPolicy: CompiledPolicy | undefined;
+  readonly exportPolicyName: string;
+  negotiated: Negotiated | undefined;
+  group: UpdateGroup | undefined;
+  member: GroupMember | undefined;
+  rejected: Record<Family, Set<PrefixKey | string>>;
+  /** Graceful restart: families whose stale paths wait for End-of-RIB, and the restart timer. */
+  staleFamilies: Set<Family>;
+  restartTimer: { cancel(): void } | undefined;
+  wasGrCapable: boolean;
+}
+
+const LOCAL_ID = 0;
+const ORIGIN_NAMES = ["igp", "egp", "incomplete"] as const;
+const brand: unique symbol = Symbol.for("tabby.error") as never;
+
+export class SpeakerError extends Error {
+  readonly [brand] = true;
+  readonly code = "BGP_CONFIG";
+  constructor(
+    readonly field: string,
+    detail: string,
+  ) {
+    super(`${field}: ${detail}`);
+  }
+}
+
+export class Speaker {
+  readonly rib: LocRib;
+  private readonly peers = new Map<string, Peer>();
+  private readonly groups = new Map<string, UpdateGroup>();
+  private readonly local: PeerRef;
+  private readonly policies = new Map<string, CompiledPolicy>();
+  private readonly bestListeners = new Set<BestChange>();
+  private readonly originated = new Map<PrefixKey, OriginateConfig>();
+  private listener: TcpListener | undefined;
+  private flushScheduled = false;
+  private nextPeerId = 1;
+  private readonly clusterId: string;
+
+  constructor(
+    readonly cfg: SpeakerConfig,
+    private readonly deps: SpeakerDeps,
+  ) {
+    this.rib = new LocRib(new AttrTable());
+    this.clusterId = cfg.clusterId ?? cfg.routerId;
+    this.local = { id: LOCAL_ID, address: "", type: "local", routerId: cfg.routerId, rrClient: false };
+    for (const [name, p] of Object.entries(cfg.policies ?? {}))
+      this.policies.set(name, compilePolicy({ ...p, name }));
+    const seen = new Set<string>();
+    cfg.peers.forEach((p, i) => {
+      if (seen.has(p.address))
+        throw new SpeakerError(`peers[${i}].address`, `${p.address} is configured twice`);
+      seen.add(p.address);
+      for (const which of ["importPolicy", "exportPolicy"] as const) {
+        const name = p[which];
+        if (
+          name !== undefined &&
+          !this.policies.has(name) &&
+          name !== "ACCEPT_ALL" &&
+          name !== "REJECT_ALL"
+        ) {
+          throw new SpeakerError(`peers[${i}].${which}`, `no policy named ${JSON.stringify(name)}`);
+        }
+      }
+    });
+  }
+
+  private log(level: "info" | "warn" | "error", msg: string, fields: Record<string, unknown> = {}): void {
+    this.deps.log?.(level, msg, fields);
+  }
+
+  private policy(name: string | undefined, fallback: CompiledPolicy): CompiledPolicy {
+    if (name === undefined) return fallback;
+    if (name === "ACCEPT_ALL") return compilePolicy(ACCEPT_ALL);
+    if (name === "REJECT_ALL") return compilePolicy(REJECT_ALL);
+    return this.policies.get(name)!;
+  }
+
+  async start(): Promise<void> {
+    if (this.cfg.listen !== undefined) {
+      const keys: Record<string, string> = {};
+      for (const p of this.cfg.peers) if (p.password) keys[p.address] = p.password;
+      this.listener = await TcpListener.listen({
+        host: this.cfg.listen.address,
+        port: this.cfg.listen.port ?? 179,
+        md5Keys: keys,
+        ...(this.deps.netnsPath !== undefined ? { netnsPath: this.deps.netnsPath } : {}),
+      });
+      this.listener.onConnection((socket, info) => this.onIncoming(socket, info.remoteAddress));
+    }
+    for (const p of this.cfg.peers) this.addPeer(p);
+    for (const o of this.cfg.originate ?? []) this.originate(o);
+  }
+
+  /** The port the listener is bound to (useful with port 0 in tests). */
+  get listenPort(): number | undefined {
+    return this.listener?.port;
+  }
+
+  private addPeer(cfg: PeerConfig): Peer {
+    const ebgp = cfg.asn !== this.cfg.asn;
+    const ref: PeerRef = {
+      id: this.nextPeerId++,
+      address: cfg.address,
+      type: ebgp ? "ebgp" : "ibgp",
+      routerId: "0.0.0.0",
+      rrClient: cfg.routeReflectorClient === true,
+    };
+    // RFC 8212: without a configured policy an eBGP session exchanges nothing.
+    const rfc8212 = compilePolicy(REJECT_ALL);
+    const importPolicy = this.policy(cfg.importPolicy, ebgp ? rfc8212 : compilePolicy(ACCEPT_ALL));
+    const exportPolicy = this.policy(cfg.exportPolicy, ebgp ? rfc8212 : compilePolicy(ACCEPT_ALL));
+    if (ebgp && (cfg.importPolicy === undefined || cfg.exportPolicy === undefined)) {
+      this.log(
+        "warn",
+        "eBGP peer without import/export policy: RFC 8212 default applies (nothing exchanged in that direction)",
+        { peer: cfg.address },
+      );
+    }
+    const families = cfg.families ?? FAMILIES;
+    const gr = this.cfg.gracefulRestart;
+    const localOpen = buildOpen({
+      localAs: this.cfg.asn,
+      routerId: this.cfg.routerId,
+      holdTimeSec: cfg.holdTimeSec ?? this.cfg.holdTimeSec ?? DEFAULT_HOLD_TIME_SEC,
+      families,
+      ...(cfg.addPathReceive ? { addPath: Object.fromEntries(families.map((f) => [f, "receive"])) } : {}),
+      ...(gr !== undefined && cfg.gracefulRestart !== false
+        ? {
+            gracefulRestart: {
+              restartTimeSec: gr.restartTimeSec,
+              restarting: false,
+              forwardingPreserved: true,
+            },
+          }
+        : {}),
+      extendedMessage: true,
+      extendedNextHop: true,
+      ...(this.cfg.hostname !== undefined ? { hostname: this.cfg.hostname } : {}),
+    });
+    const ttl = cfg.ttlSecurityHops !== undefined ? 255 : (cfg.ttl ?? (ebgp ? 1 : 64));
+    const connect: ConnectOptions = {
+      host: cfg.address,
+      port: cfg.port ?? 179,
+      ...(cfg.localAddress !== undefined ? { localAddress: cfg.localAddress } : {}),
+      ...(cfg.password !== undefined ? { md5Key: cfg.password } : {}),
+      ttl,
+      ...(cfg.ttlSecurityHops !== undefined ? { minTtl: 256 - cfg.ttlSecurityHops } : {}),
+      timeoutMs: 30_000,
+      ...(this.deps.netnsPath !== undefined ? { netnsPath: this.deps.netnsPath } : {}),
+    };
+    const idle = this.cfg.idleHoldSec;
+    const peer: Peer = {
+      cfg,
+      ref,
+      importPolicy,
+      exportPolicy: cfg.exportPolicy === undefined && !ebgp ? undefined : exportPolicy,
+      exportPolicyName: cfg.exportPolicy ?? (ebgp ? "REJECT_ALL" : "ACCEPT_ALL"),
+      negotiated: undefined,
+      group: undefined,
+      member: undefined,
+      rejected: { ipv4: new Set(), ipv6: new Set() },
+      staleFamilies: new Set(),
+      restartTimer: undefined,
+      wasGrCapable: false,
+      session: undefined as unknown as Session,
+    };
+    (peer as { session: Session }).session = new Session({
+      fsm: {
+        localOpen,
+        expect: {
+          peerAs: cfg.asn,
+          localAs: this.cfg.asn,
+          routerId: this.cfg.routerId,
+          ...(cfg.keepaliveSec !== undefined ? { keepaliveSec: cfg.keepaliveSec } : {}),
+        },
+        passive: cfg.passive === true,
+        connectRetryMs:
+          (cfg.connectRetrySec ?? this.cfg.connectRetrySec ?? FSM_DEFAULTS.connectRetryMs / 1000) * 1000,
+        idleHoldInitialMs: (idle?.initial ?? FSM_DEFAULTS.idleHoldInitialMs / 1000) * 1000,
+        idleHoldMaxMs: (idle?.max ?? FSM_DEFAULTS.idleHoldMaxMs / 1000) * 1000,
+        stableMs: FSM_DEFAULTS.stableMs,
+      },
+      connect,
+      localRouterId: this.cfg.routerId,
+      clock: this.deps.clock,
+      transport: this.deps.transport ?? { connect: connectTcp },
+      handlers: {
+        established: (n) => this.onEstablished(peer, n),
+        update: (u) => this.onUpdate(peer, u),
+        routeRefresh: (r) => this.onRouteRefresh(peer, r),
+        down: (reason, was, words) => this.onDown(peer, reason.kind, was, words),
+        stateChanged: (from, to) => this.log("info", `session ${from} -> ${to}`, { peer: cfg.address }),
+      },
+    });
+    this.peers.set(cfg.address, peer);
+    if (cfg.shutdown !== true) peer.session.start();
+    return peer;
+  }
+
+  private onIncoming(socket: Socket, remote: string): void {
+    const peer = this.peers.get(remote);
+    if (peer === undefined) {
+      this.log("warn", "connection from an address that is not a configured peer", { peer: remote });
+      socket.destroy();
+      return;
+    }
+    if (peer.cfg.ttlSecurityHops !== undefined) {
+      setTtl(socket, 255);
+      setMinTtl(socket, 256 - peer.cfg.ttlSecurityHops);
+    } else if (peer.cfg.ttl !== undefined) {
+      setTtl(socket, peer.cfg.ttl);
+    }
+    peer.session.accept(socket);
+  }
+
+  // ---- sessions up and down ------------------------------------------------------------------------
+
+  private onEstablished(peer: Peer, n: Negotiated): void {
+    peer.negotiated = n;
+    peer.ref.routerId = n.peerRouterId;
+    peer.rejected = { ipv4: new Set(), ipv6: new Set() };
+    this.log("info", "session established", {
+      peer: peer.cfg.address,
+      asn: n.peerAs,
+      routerId: n.peerRouterId,
+      families: [...n.families],
+    });
+    // Graceful restart helper: the peer is back; its stale paths wait for End-of-RIB (RFC 4724 §4.2).
+    peer.restartTimer?.cancel();
+    peer.restartTimer = undefined;
+    if (peer.staleFamilies.size > 0) {
+      const gone = [...peer.staleFamilies].filter(
+        (f) => !(n.gracefulRestart?.forwardingPreserved.has(f) ?? false) || !n.families.has(f),
+      );
+      if (gone.length > 0) {
+        this.rib.sweepStale(peer.ref, gone);
+        for (const f of gone) peer.staleFamilies.delete(f);
+        this.scheduleFlush();
+      }
+    }
+    peer.wasGrCapable = n.gracefulRestart !== undefined && n.localGracefulRestart;
+    this.flushNow();
+    const local = peer.session.localAddress ?? "";
+    const localAddress = this.nextHopSelf(peer, local);
+    const target: ExportTarget = {
+      type: peer.ref.type === "ebgp" ? "ebgp" : "ibgp",
+      localAs: this.cfg.asn,
+      routerId: this.cfg.routerId,
+      clusterId: this.clusterId,
+      rrClient: peer.ref.rrClient,
+      nextHopMode: peer.cfg.nextHop ?? "auto",
+      localAddress,
+      fourOctetAs: n.fourOctetAs,
+    };
+    const key = [
+      target.type,
+      target.rrClient,
+      target.nextHopMode,
+      localAddress.ipv4 ?? "",
+      localAddress.ipv6 ?? "",
+      peer.exportPolicyName,
+      n.fourOctetAs,
+      n.tx.maxMessageLen,
+      n.extendedNextHop,
+      [...n.addPathTx].join("+"),
+    ].join("|");
+    let g = this.groups.get(key);
+    if (g === undefined) {
+      g = new UpdateGroup(key, target, peer.exportPolicy, { ctx: n.tx, extendedNextHop: n.extendedNextHop });
+      this.groups.set(key, g);
+    }
+    const member: GroupMember = {
+      send: (msgs) => peer.session.sendRaw(msgs),
+      families: n.families,
+      advertised: { ipv4: 0, ipv6: 0 },
+    };
+    peer.group = g;
+    peer.member = member;
+    g.join(member, this.rib);
+  }
+
+  /** Our next hop per family on this session: configured, the session's own address, or the interface's other family. */
+  private nextHopSelf(peer: Peer, local: string): Partial<Record<Family, string>> {
+    const out: Partial<Record<Family, string>> = { ...(peer.cfg.nextHopSelf ?? {}) };
+    const fam: Family = local.includes(":") ? "ipv6" : "ipv4";
+    if (local !== "" && out[fam] === undefined) out[fam] = local;
+    const other: Family = fam === "ipv4" ? "ipv6" : "ipv4";
+    if (out[other] === undefined && local !== "") {
+      for (const addrs of Object.values(networkInterfaces())) {
+        if (!addrs?.some((a) => a.address === local)) continue;
+        const pick = addrs.find((a) =>
+          other === "ipv6" ? a.family === "IPv6" && !a.address.startsWith("fe80") : a.family === "IPv4",
+        );
+        if (pick) out[other] = pick.address;
+      }
+    }
+    return out;
+  }
+
+  private onDown(peer: Peer, reason: string, wasEstablished: boolean, words: string): void {
+    if (peer.group !== undefined && peer.member !== undefined) {
+      peer.group.leave(peer.member);
+      if (!peer.group.active) this.groups.delete(peer.group.key);
+    }
+    peer.group = undefined;
+    peer.member = undefined;
+    const n = peer.negotiated;
+    peer.negotiated = undefined;
+    if (!wasEstablished) return;
+    this.log("warn", "session down", { peer: peer.cfg.address, reason: words });
+    // RFC 4724 §4.2: after a TCP failure or hold timer expiry (not a NOTIFICATION, unless both sides
+    // set the N bit, RFC 8538), keep the peer's routes as stale for its restart time.
+    const gr = n?.gracefulRestart;
+    const byNotification =
+      reason === "notification-sent" || reason === "notification-received" || reason === "stop";
+    if (gr !== undefined && n!.localGracefulRestart && !byNotification && gr.restartTimeSec > 0) {
+      const families = [...gr.families];
+      const count = this.rib.markStale(peer.ref, families);
+      for (const f of families) peer.staleFamilies.add(f);
+      this.rib.removePeer(
+        peer.ref,
+        FAMILIES.filter((f) => !gr.families.has(f)),
+      );
+      this.log("info", "graceful restart: keeping the peer's routes as stale", {
+        peer: peer.cfg.address,
+        stale: count,
+        restartTimeSec: gr.restartTimeSec,
+      });
+      peer.restartTimer = this.deps.clock.setTimer(gr.restartTimeSec * 1000, () => {
+        peer.restartTimer = undefined;
+        const swept = this.rib.sweepStale(peer.ref, [...peer.staleFamilies]);
+        peer.staleFamilies.clear();
+        this.log("info", "graceful restart: restart time over, stale routes removed", {
+          peer: peer.cfg.address,
+          removed: swept,
+        });
+        this.scheduleFlush();
+      });
+    } else {
+      this.rib.removePeer(peer.ref);
+      peer.staleFamilies.clear();
+    }
+    this.scheduleFlush();
+  }
+
+  // ---- what peers send ------------------------------------------------------------------------------
+
+  private onUpdate(peer: Peer, u: UpdateMessage): void {
+    const n = peer.negotiated;
+    if (n === undefined) return;
+    const eor = endOfRibFamily(u);
+    if (eor !== undefined) {
+      const f: Family | undefined = eor.afi === 1 ? "ipv4" : eor.afi === 2 ? "ipv6" : undefined;
+      if (f !== undefined && peer.staleFamilies.has(f)) {
+        peer.staleFamilies.delete(f);
+        this.rib.sweepStale(peer.ref, [f]);
+        this.scheduleFlush();
+      }
+      return;
+    }
+    const withdraw = (list: PrefixList, f: Family) => {
+      if (!n.families.has(f)) return;
+      const ap = n.addPathRx.has(f);
+      for (let i = 0; i < list.count; i++) {
+        const key = keyOf(list, i);
+        const id = list.pathIds?.[i] ?? 0;
+        this.rib.update(peer.ref, f, key, id, undefined, ap);
+        peer.rejected[f].delete(ap ? `${key}#${id}` : key);
+      }
+    };
+    withdraw(u.withdrawn, "ipv4");
+    let nextHop4: string | undefined;
+    for (const a of u.attributes) {
+      if (a.kind === "mp-unreach") withdraw(a.withdrawn, a.afi === 1 ? "ipv4" : "ipv6");
+      if (a.kind === "next-hop") nextHop4 = a.nextHop;
+    }
+    const reach: { f: Family; list: PrefixList; nh: string; ll?: string }[] = [];
+    if (u.nlri.count > 0 && nextHop4 !== undefined) reach.push({ f: "ipv4", list: u.nlri, nh: nextHop4 });
+    for (const a of u.attributes) {
+      if (a.kind === "mp-reach")
+        reach.push({
+          f: a.afi === 1 ? "ipv4" : "ipv6",
+          list: a.nlri,
+          nh: a.nextHop[0]!,
+          ...(a.nextHop[1] ? { ll: a.nextHop[1] } : {}),
+        });
+    }
+    if (u.treatAsWithdraw !== undefined) {
+      this.log("warn", "UPDATE treated as withdraw (RFC 7606)", {
+        peer: peer.cfg.address,
+        error: u.treatAsWithdraw.message,
+      });
+      for (const r of reach) withdraw(r.list, r.f);
+      this.scheduleFlush();
+      return;
+    }
+    if (reach.length > 0) {
+      const attrs = this.importAttributes(peer, n, u.attributes);
+      for (const r of reach) this.announce(peer, n, r.f, r.list, attrs, r.nh, r.ll);
+    }
+    this.scheduleFlush();
+  }
+
+  /** Attribute list as stored: RFC 6793 reconciliation for 2-octet peers, nothing malformed. */
+  private importAttributes(peer: Peer, n: Negotiated, attrs: readonly PathAttribute[]): PathAttribute[] {
+    let out = attrs.filter(
+      (a) =>
+        a.kind !== "malformed" && a.kind !== "mp-reach" && a.kind !== "mp-unreach" && a.kind !== "next-hop",
+    );
+    if (!n.fourOctetAs) {
+      const v = reconcileAs4(out, false);
+      out = out.filter((a) => a.kind !== "as4-path" && a.kind !== "as4-aggregator");
+      out = out.map((a) =>
+        a.kind === "as-path"
+          ? { ...a, segments: v.asPath }
+          : a.kind === "aggregator" && v.aggregator
+            ? { ...a, as: v.aggregator.as }
+            : a,
+      );
+    }
+    void peer;
+    return out;
+  }
+
+  private announce(
+    peer: Peer,
+    n: Negotiated,
+    f: Family,
+    list: PrefixList,
+    attrs: PathAttribute[],
+    nextHop: string,
+    ll?: string,
+  ): void {
+    if (!n.families.has(f)) return;
+    const ap = n.addPathRx.has(f);
+    const pa = this.rib.attrTable.intern(buildPathAttrs(attrs, nextHop, ll));
+    const loopReason = this.importLoop(peer, pa);
+    const policy = peer.importPolicy;
+    let shared: PathAttrs | undefined | null = null; // null: evaluate per prefix
+    if (loopReason !== undefined) shared = undefined;
+    else if (policy.prefixIndependent) {
+      const r = policy.evaluate({ key: 0, family: f, attrs: pa, source: peer.ref.type });
+      shared = r === undefined ? undefined : this.rib.attrTable.intern(r);
+    }
+    for (let i = 0; i < list.count; i++) {
+      const key = keyOf(list, i);
+      const id = list.pathIds?.[i] ?? 0;
+      let accepted: PathAttrs | undefined;
+      if (shared !== null) accepted = shared;
+      else {
+        const r = policy.evaluate({ key, family: f, attrs: pa, source: peer.ref.type });
+        accepted = r === undefined ? undefined : this.rib.attrTable.intern(r);
+      }
+      const rk = ap ? `${key}#${id}` : key;
+      if (accepted === undefined) peer.rejected[f].add(rk);
+      else peer.rejected[f].delete(rk);
+      this.rib.update(peer.ref, f, key, id, accepted, ap);
+    }
+  }
+
+  /** RFC 4271 §9.1.2 AS loop, RFC 4456 §8 reflection loops, unusable next hop. */
+  private importLoop(peer: Peer, pa: PathAttrs): string | undefined {
+    if (peer.ref.type === "ebgp") {
+      let own = 0;
+      for (const s of pa.asPath) for (const a of s.asns) if (a === this.cfg.asn) own++;
+      if (own > (peer.cfg.allowOwnAs ?? 0)) return "AS loop";
+    } else {
+      if (pa.originatorId === this.cfg.routerId) return "ORIGINATOR_ID is our router id";
+      if (pa.clusterList.includes(this.clusterId)) return "CLUSTER_LIST contains our cluster id";
+    }
+    if (pa.nextHop === "0.0.0.0" || pa.nextHop === "::") return "unusable next hop";
+    return undefined;
+  }
+
+  private onRouteRefresh(peer: Peer, r: RouteRefreshMessage): void {
+    const f: Family | undefined = r.afi === 1 ? "ipv4" : r.afi === 2 ? "ipv6" : undefined;
+    const n = peer.negotiated;
+    if (f === undefined || n === undefined || !n.families.has(f) || r.safi !== 1) return;
+    if (r.subtype === 0) {
+      // RFC 2918: send the whole table again; RFC 7313: framed by BoRR and EoRR.
+      if (peer.group === undefined || peer.member === undefined) return;
+      const body = peer.group.resend(peer.member, f);
+      const enhanced = n.enhancedRouteRefresh;
+      const rr = (subtype: number) => encodeRR(r.afi, subtype);
+      peer.session.sendRaw(enhanced ? [rr(1), ...body, rr(2)] : body);
+    } else if (r.subtype === 1) {
+      this.rib.markStale(peer.ref, [f]);
+    } else if (r.subtype === 2) {
+      this.rib.sweepStale(peer.ref, [f]);
+      this.scheduleFlush();
+    }
+  }
+
+  // ---- local routes and export -------------------------------------------------------------------
+
+  /** Originates a prefix from this speaker (next hop: ourselves). */
+  originate(o: OriginateConfig): void {
+    const key = keyFromString(o.prefix);
+    const family: Family = typeof key === "number" ? "ipv4" : "ipv6";
+    let attrs: PathAttribute[] = [
+      { kind: "origin", code: 1, flags: 0x40, origin: 0 },
+      { kind: "as-path", code: 2, flags: 0x40, segments: [] },
+    ];
+    attrs = applySet(attrs, {
+      ...(o.communities ? { addCommunities: o.communities } : {}),
+      ...(o.largeCommunities ? { addLargeCommunities: o.largeCommunities } : {}),
+      ...(o.med !== undefined ? { med: o.med } : {}),
+      ...(o.localPref !== undefined ? { localPref: o.localPref } : {}),
+    });
+    this.originated.set(key, o);
+    this.rib.update(this.local, family, key, 0, buildPathAttrs(attrs, ""));
+    this.scheduleFlush();
+  }
+
+  withdrawOriginated(prefix: string): void {
+    const key = keyFromString(prefix);
+    this.originated.delete(key);
+    this.rib.update(this.local, typeof key === "number" ? "ipv4" : "ipv6", key, 0, undefined);
+    this.scheduleFlush();
+  }
+
+  onBestChange(cb: BestChange): () => void {
+    this.bestListeners.add(cb);
+    return () => this.bestListeners.delete(cb);
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flushNow());
+  }
+
+  /** Runs export for every changed prefix and writes the resulting UPDATEs. */
+  flushNow(): void {
+    this.flushScheduled = false;
+    const groups = [...this.groups.values()].filter((g) => g.active);
+    for (const f of FAMILIES) {
+      const keys = this.rib.drainChanges(f);
+      if (keys.length === 0) continue;
+      for (const key of keys) {
+        const best = this.rib.best(f, key);
+        for (const g of groups) g.process(f, key, best);
+        for (const cb of this.bestListeners) cb(f, key, best);
+      }
+    }
+    for (const g of groups) {
+      g.flush();
+      g.trimCache();
+    }
+  }
+
+  // ---- operations ------------------------------------------------------------------------------------
+
+  /** Administratively stops one peer (Cease / Administrative Shutdown with `message`). */
+  shutdownPeer(address: string, message?: string): void {
+    this.requirePeer(address).session.stop(message);
+  }
+
+  startPeer(address: string): void {
+    this.requirePeer(address).session.start();
+  }
+
+  /** Asks the peer to send its routes again (ROUTE-REFRESH, e.g. after an import policy change). */
+  refreshIn(address: string, family: Family = "ipv4"): void {
+    const p = this.requirePeer(address);
+    if (p.negotiated?.routeRefresh)
+      p.session.send({ type: "ROUTE-REFRESH", afi: family === "ipv4" ? 1 : 2, safi: 1, subtype: 0 });
+  }
+
+  private requirePeer(address: string): Peer {
+    const p = this.peers.get(address);
+    if (p === undefined) throw new SpeakerError("peer", `no peer ${address}`);
+    return p;
+  }
+
+  async stop(message = "shutting down"): Promise<void> {
+    for (const p of this.peers.values()) {
+      p.session.stop(message);
+      p.restartTimer?.cancel();
+    }
+    this.flushNow();
+    await this.listener?.close();
+    this.listener = undefined;
+    for (const p of this.peers.values()) p.session.destroy();
+  }
+
+  // ---- status ----------------------------------------------------------------------------------------
+
+  peerStatus(): PeerStatus[] {
+    return [...this.peers.values()].map((p) => {
+      const n = p.session.negotiated;
+      const counts = (f: Family): PrefixCounts => {
+        const accepted = this.rib.countOf(p.ref, f);
+        return {
+          received: accepted + p.rejected[f].size,
+          accepted,
+          advertised: p.member?.advertised[f] ?? 0,
+        };
+      };
+      let stale = 0;
+      for (const f of FAMILIES) for (const path of this.rib.pathsOf(p.ref, f)) if (path.stale) stale++;
+      return {
+        name: p.cfg.name ?? p.cfg.address,
+        address: p.cfg.address,
+        asn: p.cfg.asn,
+        type: p.ref.type === "ebgp" ? "ebgp" : "ibgp",
+        state: p.session.state,
+        since: p.session.since,
+        ...(n ? { routerId: n.peerRouterId, holdTimeSec: n.holdTimeSec, keepaliveSec: n.keepaliveSec } : {}),
+        ...(n?.peerHostname ? { hostname: n.peerHostname } : {}),
+        families: n ? [...n.families] : [...(p.cfg.families ?? FAMILIES)],
+        prefixes: { ipv4: counts("ipv4"), ipv6: counts("ipv6") },
+        stale,
+        ...(p.session.lastError !== undefined ? { lastError: p.session.lastError } : {}),
+        messages: { sent: { ...p.session.stats.sent }, received: { ...p.session.stats.received } },
+        flaps: p.session.stats.flaps,
+        passive: p.cfg.passive === true,
+        routeReflectorClient: p.ref.rrClient,
+      };
+    });
+  }
+
+  /** Paths for one prefix (or every prefix of a family), best first. */
+  ribEntries(family: Family, prefix?: string): RibPath[] {
+    const dests: Dest[] = [];
+    if (prefix !== undefined) {
+      const d = this.rib.dest(family, keyFromString(prefix));
+      if (d) dests.push(d);
+    } else {
+      for (const best of this.rib.bests(family)) {
+        const d = this.rib.dest(family, best.key);
+        if (d) dests.push(d);
+      }
+    }
+    const names = new Map([...this.peers.values()].map((p) => [p.ref.id, p.cfg.name ?? p.cfg.address]));
+    const out: RibPath[] = [];
+    for (const d of dests) {
+      const ordered = [...d.paths].sort((a, b) => (a === d.best ? -1 : b === d.best ? 1 : 0));
+      for (const p of ordered) out.push(toRibPath(p, p === d.best, names.get(p.peer.id) ?? "local"));
+    }
+    return out;
+  }
+
+  routeCount(family: Family): number {
+    return this.rib.size(family);
+  }
+}
+
+function encodeRR(afi: number, subtype: number): Uint8Array {
+  const m = new Uint8Array(23).fill(0xff, 0, 16);
+  m[17] = 23;
+  m[18] = 5;
+  m[20] = afi;
+  m[21] = subtype;
+  m[22] = 1;
+  return m;
+}
+
+function toRibPath(p: Path, best: boolean, fromName: string): RibPath {
+  const a = p.attrs;
+  const large: string[] = [];
+  for (let i = 0; i < a.largeCommunities.length; i += 3)
+    large.push(`${a.largeCommunities[i]}:${a.largeCommunities[i + 1]}:${a.largeCommunities[i + 2]}`);
+  return {
+    prefix: keyToString(p.key),
+    best,
+    from: p.peer.type === "local" ? "local" : p.peer.address,
+    fromName,
+    nextHop: a.nextHop === "" ? "self" : a.nextHop,
+    asPath: formatAsPath(a.asPath),
+    origin: ORIGIN_NAMES[a.origin] ?? "incomplete",
+    ...(a.med !== undefined ? { med: a.med } : {}),
+    ...(a.localPref !== undefined ? { localPref: a.localPref } : {}),
+    communities: a.communities.map(communityToString),
+    largeCommunities: large,
+    ...(a.originatorId !== undefined ? { originatorId: a.originatorId } : {}),
+    clusterList: [...a.clusterList],
+    stale: p.stale,
+    ...(p.pathId !== 0 ? { pathId: p.pathId } : {}),
+  };
+}
+
+export { describeDown, prefixListFromStrings };
