@@ -80,6 +80,9 @@ export function exportPath(
     nextHop = selfNextHop;
     nextHopLinkLocal = undefined;
   }
+  // No next hop for this family on this session (e.g. IPv6 routes over an IPv4 session without an IPv6
+  // address to announce): the route cannot be advertised here.
+  if (nextHop === "") return undefined;
   if (t.type === "ebgp") {
     attrs = without(attrs, ["local-pref", "originator-id", "cluster-list"]);
     // RFC 4271 §5.1.4: a MED learned from one AS is not passed to another.
