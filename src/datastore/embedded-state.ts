@@ -9,8 +9,10 @@
 import type { Resource } from "../api/meta.js";
 import { compileSelector } from "../api/selector/selector.js";
 import { alreadyExists, conflict, notFound } from "./errors.js";
+import { compileFieldSelector } from "./field-selector.js";
 import { kindPrefix, storagePath } from "./keys.js";
 import { keyOf, type ListOptions, type WatchEvent, type WriteOp } from "./types.js";
+import { isStale, mergeUpdate, stampCreate } from "./write-rules.js";
 
 export interface StoreState {
   readonly revision: number;
@@ -25,18 +27,8 @@ export interface Stamp {
 
 export const emptyState: StoreState = { revision: 0, objects: new Map() };
 
-/** RFC 3339 in whole seconds, as metav1.Time marshals. */
-export function formatTimestamp(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
-}
-
 function clone<T>(v: T): T {
   return structuredClone(v);
-}
-
-/** Labels, annotations, spec and status: what a user may change with an update. */
-function userContent(r: Resource): string {
-  return JSON.stringify([r.metadata.labels ?? {}, r.metadata.annotations ?? {}, r.spec, r.status ?? null]);
 }
 
 export function applyWrites(
@@ -54,18 +46,10 @@ export function applyWrites(
       const path = storagePath(key);
       if (objects.has(path)) throw alreadyExists(key);
       revision++;
-      const { labels, annotations, namespace } = op.resource.metadata;
+      const fresh = stampCreate(op.resource, stamp.newUid(), stamp.wallTimeMs);
       const stored: Resource = {
-        ...clone(op.resource),
-        metadata: {
-          name: key.name,
-          ...(namespace !== undefined ? { namespace } : {}),
-          uid: stamp.newUid(),
-          resourceVersion: String(revision),
-          creationTimestamp: formatTimestamp(stamp.wallTimeMs),
-          ...(labels !== undefined ? { labels: clone(labels) } : {}),
-          ...(annotations !== undefined ? { annotations: clone(annotations) } : {}),
-        },
+        ...fresh,
+        metadata: { ...fresh.metadata, resourceVersion: String(revision) },
       };
       objects.set(path, stored);
       results.push(clone(stored));
@@ -76,27 +60,17 @@ export function applyWrites(
       const old = objects.get(path);
       if (old === undefined) throw notFound(key);
       const given = op.resource.metadata.resourceVersion;
-      if (given !== undefined && given !== "" && given !== old.metadata.resourceVersion) {
-        throw conflict(key, given, old.metadata.resourceVersion ?? "");
+      if (isStale(given, old.metadata.resourceVersion)) {
+        throw conflict(key, given ?? "", old.metadata.resourceVersion ?? "");
       }
-      if (userContent(old) === userContent(op.resource)) {
+      const merged = mergeUpdate(old, op.resource);
+      if (merged === undefined) {
         results.push(clone(old));
         continue;
       }
       revision++;
-      const { labels, annotations } = op.resource.metadata;
-      const stored: Resource = {
-        ...clone(op.resource),
-        metadata: {
-          ...clone(old.metadata),
-          resourceVersion: String(revision),
-          labels: labels === undefined ? undefined : clone(labels),
-          annotations: annotations === undefined ? undefined : clone(annotations),
-        },
-      };
-      if (stored.metadata.labels === undefined) delete stored.metadata.labels;
-      if (stored.metadata.annotations === undefined) delete stored.metadata.annotations;
-      if (op.resource.status === undefined) delete stored.status;
+      merged.metadata.resourceVersion = String(revision);
+      const stored = merged;
       objects.set(path, stored);
       results.push(clone(stored));
       events.push({ type: "modified", resource: clone(stored), revision: String(revision) });
@@ -104,12 +78,8 @@ export function applyWrites(
       const path = storagePath(op.key);
       const old = objects.get(path);
       if (old === undefined) throw notFound(op.key);
-      if (
-        op.resourceVersion !== undefined &&
-        op.resourceVersion !== "" &&
-        op.resourceVersion !== old.metadata.resourceVersion
-      ) {
-        throw conflict(op.key, op.resourceVersion, old.metadata.resourceVersion ?? "");
+      if (isStale(op.resourceVersion, old.metadata.resourceVersion)) {
+        throw conflict(op.key, op.resourceVersion ?? "", old.metadata.resourceVersion ?? "");
       }
       revision++;
       objects.delete(path);
@@ -120,7 +90,7 @@ export function applyWrites(
   return { state: { revision, objects }, results, events };
 }
 
-/** Matcher for a list or watch: kind, namespace and label selector. */
+/** Matcher for a list or watch: kind, namespace, label selector and field selector. */
 export function matcher(kind: string, options: ListOptions = {}): (path: string, r: Resource) => boolean {
   const prefix = kindPrefix(kind, options.namespace);
   // A malformed selector throws SelectorSyntaxError (SELECTOR_SYNTAX) to the caller.
@@ -128,8 +98,11 @@ export function matcher(kind: string, options: ListOptions = {}): (path: string,
     options.labelSelector !== undefined && options.labelSelector !== ""
       ? compileSelector(options.labelSelector)
       : undefined;
+  const fields = compileFieldSelector(options.fieldSelector);
   return (path, r) =>
-    path.startsWith(prefix) && (selector === undefined || selector.matches(r.metadata.labels ?? {}));
+    path.startsWith(prefix) &&
+    (selector === undefined || selector.matches(r.metadata.labels ?? {})) &&
+    (fields === undefined || fields(r));
 }
 
 export function listState(state: StoreState, kind: string, options: ListOptions = {}): Resource[] {

@@ -11,6 +11,7 @@ import type { Resource } from "../api/meta.js";
 import { type Clock, systemClock } from "../util/clock.js";
 import { applyWrites, emptyState, listState, matcher, type StoreState } from "./embedded-state.js";
 import { DatastoreError, notFound } from "./errors.js";
+import { EventQueue } from "./event-queue.js";
 import { storagePath } from "./keys.js";
 import { lockStore, readSnapshot, writeSnapshot } from "./snapshot-file.js";
 import type {
@@ -133,68 +134,47 @@ export class EmbeddedDatastore implements Datastore {
   watch(options: WatchOptions): Watch {
     this.checkOpen();
     const match = matcher(options.kind, options);
-    const buffered: WatchEvent[] = [];
-    let wake: (() => void) | undefined;
-    let failure: DatastoreError | undefined;
-    let done = false;
+    const queue = new EventQueue(() => this.watchers.delete(watcher));
     const watcher: Watcher = {
       match,
       kind: options.kind,
-      push: (e) => {
-        buffered.push(e);
-        wake?.();
-      },
-      end: () => close(),
+      push: (e) => queue.push(structuredClone(e)),
+      end: () => queue.close(),
     };
     if (options.fromRevision !== undefined) {
       const from = Number(options.fromRevision);
       if (!Number.isInteger(from) || from < this.historyFloor) {
-        failure = new DatastoreError(
-          "DATASTORE_GONE",
-          `revision ${options.fromRevision} is no longer retained (oldest is ${this.historyFloor}); list again and watch from its revision`,
+        queue.fail(
+          new DatastoreError(
+            "DATASTORE_GONE",
+            `${options.kind}: revision ${options.fromRevision} is no longer retained (oldest is ${this.historyFloor}); list again and watch from its revision`,
+          ),
         );
-      } else {
-        for (const h of this.history) {
-          if (
-            Number(h.event.revision) > from &&
-            h.event.resource.kind === options.kind &&
-            match(h.path, h.event.resource)
-          ) {
-            buffered.push(h.event);
-          }
+        return queue;
+      }
+      for (const h of this.history) {
+        if (
+          Number(h.event.revision) > from &&
+          h.event.resource.kind === options.kind &&
+          match(h.path, h.event.resource)
+        ) {
+          watcher.push(h.event);
         }
       }
     }
     this.watchers.add(watcher);
-    const close = () => {
-      done = true;
-      this.watchers.delete(watcher);
-      wake?.();
-    };
-    const iterator: AsyncIterator<WatchEvent> = {
-      next: async () => {
-        for (;;) {
-          if (failure !== undefined) {
-            const f = failure;
-            failure = undefined;
-            close();
-            throw f;
-          }
-          const e = buffered.shift();
-          if (e !== undefined) return { value: structuredClone(e), done: false };
-          if (done) return { value: undefined, done: true };
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-          });
-          wake = undefined;
-        }
-      },
-      return: async () => {
-        close();
-        return { value: undefined, done: true };
-      },
-    };
-    return { close, [Symbol.asyncIterator]: () => iterator };
+    return queue;
+  }
+
+  /**
+   * Forgets the history up to `revision` (etcd's compaction): watches from before it fail with
+   * DATASTORE_GONE. For tests of the relist path and for bounding memory.
+   */
+  compact(revision: number): void {
+    while (this.history.length > 0 && Number(this.history[0]!.event.revision) <= revision) {
+      this.history.shift();
+    }
+    this.historyFloor = Math.max(this.historyFloor, Math.min(revision, this.state.revision));
   }
 
   async close(): Promise<void> {

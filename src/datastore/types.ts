@@ -4,6 +4,7 @@
  * `resourceVersion` changes on every write; `update`/`delete` given one are compare-and-swap
  * (DATASTORE_CONFLICT when stale); `watch` resumes from a revision or fails with DATASTORE_GONE.
  * Resources are src/api's projectcalico.org/v3 objects; validation is the caller's job, not the store's.
+ * reflector.ts adds the relist-on-GONE loop on top, the same for every backend.
  */
 import type { Resource } from "../api/meta.js";
 
@@ -19,6 +20,11 @@ export interface ListOptions {
   readonly namespace?: string;
   /** A Calico selector over metadata.labels (`rack == 'a' && has(rr)`). */
   readonly labelSelector?: string;
+  /**
+   * A Kubernetes field selector over `metadata.name` and `metadata.namespace` (`metadata.name=a,
+   * metadata.namespace!=kube-system`): the fields every backend can select on (field-selector.ts).
+   */
+  readonly fieldSelector?: string;
 }
 
 export interface ListResult {
@@ -43,6 +49,11 @@ export interface WatchEvent {
 /** A stream of changes; `close()` ends it. Iterating rethrows a DatastoreError the backend hit. */
 export interface Watch extends AsyncIterable<WatchEvent> {
   close(): void;
+  /**
+   * The revision up to which this watch has delivered every change: the last event's, or later when the
+   * backend said so (a Kubernetes BOOKMARK). Undefined until known. Resume from here after `close()`.
+   */
+  readonly revision: string | undefined;
 }
 
 export interface DeleteOptions {
@@ -75,6 +86,11 @@ export interface Datastore {
    * undefined). Fails with the first op's error and writes nothing.
    */
   batch?(ops: readonly WriteOp[]): Promise<Resource[]>;
+  /**
+   * The string values of a Kubernetes Secret (`data` decoded, `stringData` as is), for BGPPeer passwords
+   * (`spec.password.secretKeyRef`). Only the kubernetes backend has Secrets; DATASTORE_NOT_FOUND if absent.
+   */
+  readSecret?(namespace: string, name: string): Promise<Record<string, string>>;
   close(): Promise<void>;
 }
 

@@ -1,11 +1,39 @@
 /**
- * The behaviour every datastore backend must have, as one suite: the embedded store runs it now, and the
- * Kubernetes and etcd backends of the datastore issue run the same file against their backends.
+ * The behaviour every datastore backend must have, as one suite run against each: the embedded store
+ * (in memory and on disk), etcd v3 (a real etcd) and Kubernetes (the kubernetes backend against the
+ * embedded API server). Backends differ only through `ContractHooks`: how to compact history, and what
+ * must exist before a WorkloadEndpoint can (in Kubernetes it is a Pod).
  */
 import { describe, expect, it } from "vitest";
 import type { Resource } from "../../../src/api/meta.js";
+import { reflect } from "../../../src/datastore/reflector.js";
 import type { Datastore, WatchEvent } from "../../../src/datastore/types.js";
 import { isTabbyError } from "../../../src/util/errors.js";
+
+export interface ContractHooks {
+  /** Drops the backend's history up to `revision`, so that watches from before it are gone. */
+  compact(ds: Datastore, revision: string): Promise<void>;
+  /** Whatever a WorkloadEndpoint needs first (a Pod on `node` in Kubernetes); nothing elsewhere. */
+  prepareWorkload?(namespace: string, pod: string, node: string): Promise<void>;
+}
+
+/** A WorkloadEndpoint as the CNI plugin writes it, named as Calico names it (calico.md §1.11). */
+export function workloadEndpoint(namespace: string, pod: string, node = "n1"): Resource {
+  return {
+    apiVersion: "projectcalico.org/v3",
+    kind: "WorkloadEndpoint",
+    metadata: { name: `${node}-k8s-${pod.replaceAll("-", "--")}-eth0`, namespace },
+    spec: {
+      orchestrator: "k8s",
+      node,
+      pod,
+      endpoint: "eth0",
+      containerID: "0123456789ab",
+      ipNetworks: ["10.65.0.7/32"],
+      interfaceName: "cali0123456789a",
+    },
+  };
+}
 
 export function pool(name: string, cidr: string, labels?: Record<string, string>): Resource {
   return {
@@ -36,7 +64,9 @@ async function take(it: AsyncIterator<WatchEvent>, n: number): Promise<WatchEven
   return out;
 }
 
-export function datastoreContract(name: string, open: () => Promise<Datastore>): void {
+const label = (e: WatchEvent) => `${e.type} ${e.resource.metadata.name} ${JSON.stringify(e.resource.spec)}`;
+
+export function datastoreContract(name: string, open: () => Promise<Datastore>, hooks: ContractHooks): void {
   describe(`datastore contract: ${name}`, () => {
     it("creates with server metadata, gets, lists in name order", async () => {
       const ds = await open();
@@ -114,15 +144,19 @@ export function datastoreContract(name: string, open: () => Promise<Datastore>):
       expect(east.items.map((r) => r.metadata.name)).toEqual(["a"]);
       const notEast = await ds.list("IPPool", { labelSelector: "zone != 'east'" });
       expect(notEast.items.map((r) => r.metadata.name)).toEqual(["b", "c"]);
-      const wep = (ns: string, name: string): Resource => ({
-        apiVersion: "projectcalico.org/v3",
-        kind: "WorkloadEndpoint",
-        metadata: { name, namespace: ns },
-        spec: { interfaceName: "cali0" },
-      });
-      await ds.create(wep("ns1", "n1-k8s-a-eth0"));
-      await ds.create(wep("ns2", "n1-k8s-a-eth0"));
-      expect((await ds.list("WorkloadEndpoint", { namespace: "ns1" })).items).toHaveLength(1);
+      const byName = await ds.list("IPPool", { fieldSelector: "metadata.name=b" });
+      expect(byName.items.map((r) => r.metadata.name)).toEqual(["b"]);
+      const notB = await ds.list("IPPool", { fieldSelector: "metadata.name!=b" });
+      expect(notB.items.map((r) => r.metadata.name)).toEqual(["a", "c"]);
+      for (const ns of ["ns1", "ns2"]) {
+        await hooks.prepareWorkload?.(ns, "a", "n1");
+        await ds.create(workloadEndpoint(ns, "a"));
+      }
+      const ns1 = await ds.list("WorkloadEndpoint", { namespace: "ns1" });
+      expect(ns1.items.map((r) => [r.metadata.namespace, r.metadata.name])).toEqual([
+        ["ns1", "n1-k8s-a-eth0"],
+      ]);
+      expect((ns1.items[0]!.spec as { ipNetworks: string[] }).ipNetworks).toEqual(["10.65.0.7/32"]);
       expect((await ds.list("WorkloadEndpoint")).items).toHaveLength(2);
       await ds.close();
     });
@@ -154,6 +188,110 @@ export function datastoreContract(name: string, open: () => Promise<Datastore>):
       await expect(w[Symbol.asyncIterator]().next()).rejects.toSatisfy((e: unknown) =>
         isTabbyError(e, "DATASTORE_GONE"),
       );
+      await ds.close();
+    });
+
+    it("watches from a revision and sees every change in order, exactly once", async () => {
+      const ds = await open();
+      const start = await ds.list("IPPool");
+      const w = ds.watch({ kind: "IPPool", fromRevision: start.revision });
+      const it = w[Symbol.asyncIterator]();
+      const expected: string[] = [];
+      const record = (type: WatchEvent["type"], r: Resource) =>
+        expected.push(`${type} ${r.metadata.name} ${JSON.stringify(r.spec)}`);
+      for (let i = 0; i < 8; i++) record("added", await ds.create(pool(`p${i}`, `10.${i}.0.0/16`)));
+      for (let round = 0; round < 3; round++) {
+        for (let i = 0; i < 8; i += 2) {
+          const cur = await ds.get({ kind: "IPPool", name: `p${i}` });
+          const next = { ...cur, spec: { ...(cur.spec as object), blockSize: 26 + round + 1 } };
+          record("modified", await ds.update(next));
+        }
+      }
+      for (let i = 1; i < 8; i += 2) {
+        const gone = await ds.delete({ kind: "IPPool", name: `p${i}` });
+        record("deleted", gone);
+      }
+      const events = await take(it, expected.length);
+      expect(events.map(label)).toEqual(expected);
+      const revisions = events.map((e) => Number(e.revision));
+      expect(revisions).toEqual([...revisions].sort((a, b) => a - b));
+      expect(new Set(revisions).size).toBe(revisions.length);
+      expect(w.revision).toBe(events.at(-1)!.revision);
+      // A second watch from the middle replays exactly the tail.
+      const mid = events[9]!.revision;
+      const w2 = ds.watch({ kind: "IPPool", fromRevision: mid });
+      const tail = await take(w2[Symbol.asyncIterator](), expected.length - 10);
+      expect(tail.map(label)).toEqual(expected.slice(10));
+      w.close();
+      w2.close();
+      await ds.close();
+    });
+
+    it("reports a compacted revision as gone, and a reflector relists and converges", async () => {
+      const ds = await open();
+      const a = await ds.create(pool("a", "10.0.0.0/16"));
+      await ds.create(pool("b", "10.1.0.0/16"));
+      const seen = new Map<string, Resource>();
+      const r = reflect(ds, { kind: "IPPool" });
+      const rit = r[Symbol.asyncIterator]();
+      for (const e of await take(rit, 2)) seen.set(e.resource.metadata.name, e.resource);
+      expect([...seen.keys()].sort()).toEqual(["a", "b"]);
+      // Changes the reflector will only learn about through a relist once history is gone.
+      const b2 = await ds.update({
+        ...(await ds.get({ kind: "IPPool", name: "b" })),
+        metadata: { ...(await ds.get({ kind: "IPPool", name: "b" })).metadata, labels: { v: "2" } },
+      });
+      await ds.delete({ kind: "IPPool", name: "a" });
+      const c = await ds.create(pool("c", "10.2.0.0/16"));
+      await hooks.compact(ds, c.metadata.resourceVersion!);
+      const w = ds.watch({ kind: "IPPool", fromRevision: a.metadata.resourceVersion! });
+      await expect(w[Symbol.asyncIterator]().next()).rejects.toSatisfy((e: unknown) =>
+        isTabbyError(e, "DATASTORE_GONE"),
+      );
+      // Whether the reflector saw the changes live or through a relist, it converges on the truth.
+      const after = await ds.create(pool("d", "10.3.0.0/16"));
+      for (;;) {
+        const [e] = await take(rit, 1);
+        if (e === undefined) throw new Error("reflector ended");
+        if (e.type === "deleted") seen.delete(e.resource.metadata.name);
+        else seen.set(e.resource.metadata.name, e.resource);
+        if (e.resource.metadata.name === "d") break;
+      }
+      expect([...seen.keys()].sort()).toEqual(["b", "c", "d"]);
+      expect(seen.get("b")!.metadata.resourceVersion).toBe(b2.metadata.resourceVersion);
+      expect(Number(r.revision)).toBeGreaterThanOrEqual(Number(after.metadata.resourceVersion));
+      r.close();
+      await ds.close();
+    });
+
+    it("loses no increment when 16 writers race through compare-and-swap retries", async () => {
+      const ds = await open();
+      await ds.create({
+        ...pool("counter", "10.0.0.0/16"),
+        metadata: { name: "counter", annotations: { n: "0" } },
+      });
+      const writers = 16;
+      const perWriter = 5;
+      let conflicts = 0;
+      const writer = async () => {
+        for (let i = 0; i < perWriter; i++) {
+          for (;;) {
+            const cur = await ds.get({ kind: "IPPool", name: "counter" });
+            const n = Number(cur.metadata.annotations?.n);
+            try {
+              await ds.update({ ...cur, metadata: { ...cur.metadata, annotations: { n: String(n + 1) } } });
+              break;
+            } catch (e) {
+              if (!isTabbyError(e, "DATASTORE_CONFLICT")) throw e;
+              conflicts++;
+            }
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: writers }, writer));
+      const final = await ds.get({ kind: "IPPool", name: "counter" });
+      expect(final.metadata.annotations?.n).toBe(String(writers * perWriter));
+      expect(conflicts).toBeGreaterThanOrEqual(0);
       await ds.close();
     });
 

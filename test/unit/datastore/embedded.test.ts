@@ -8,13 +8,18 @@ import { isTabbyError } from "../../../src/util/errors.js";
 import { FakeClock } from "../../harness/clock.js";
 import { makeTempDir } from "../../harness/naming.js";
 import { suiteScope, testScope } from "../../harness/scope.js";
-import { datastoreContract, pool } from "./contract.js";
+import { type ContractHooks, datastoreContract, pool } from "./contract.js";
 
 const suite = suiteScope();
 
-datastoreContract("embedded, in memory", () => EmbeddedDatastore.open());
-datastoreContract("embedded, file-backed", async () =>
-  EmbeddedDatastore.open({ dir: await makeTempDir(suite) }),
+const compact: ContractHooks = {
+  compact: async (ds, revision) => (ds as EmbeddedDatastore).compact(Number(revision)),
+};
+datastoreContract("embedded, in memory", () => EmbeddedDatastore.open(), compact);
+datastoreContract(
+  "embedded, file-backed",
+  async () => EmbeddedDatastore.open({ dir: await makeTempDir(suite) }),
+  compact,
 );
 
 describe("embedded datastore on disk", () => {

@@ -1,0 +1,128 @@
+/**
+ * A watch on one kind's etcd prefix, from a revision, as a Datastore Watch. etcd replays the history
+ * after `fromRevision` and then streams live changes; the `etcd3` package reconnects after etcd restarts
+ * or the connection drops. Two things it gets wrong are fixed here: on reconnect it resumes from the
+ * revision of the last *watch response header* rather than of the last event delivered (losing events
+ * if the stream breaks during a replay), so the resume revision is reset on every disconnect; and it may
+ * deliver a revision twice around a reconnect, so whole revisions at or below the last delivered one
+ * are dropped. A cancelled watch is checked against the compaction revision and ends with
+ * DATASTORE_GONE when its start was compacted away (etcd's ErrCompacted), otherwise DATASTORE_IO.
+ */
+import type { Etcd3, IWatchResponse, Watcher } from "etcd3";
+import type { Resource } from "../../api/meta.js";
+import type { Logger } from "../../util/logger.js";
+import { matcher } from "../embedded-state.js";
+import { DatastoreError } from "../errors.js";
+import { EventQueue } from "../event-queue.js";
+import { kindPrefix } from "../keys.js";
+import type { Watch, WatchOptions } from "../types.js";
+import { decodeValue, ioError } from "./etcd-datastore.js";
+
+const gone = (kind: string, from: string, detail: string) =>
+  new DatastoreError(
+    "DATASTORE_GONE",
+    `${kind}: revision ${from} is no longer retained (${detail}); list again and watch from its revision`,
+  );
+
+/** True when etcd says `revision` was compacted away (a read at it fails with ErrCompacted). */
+async function isCompacted(client: Etcd3, revision: string): Promise<boolean> {
+  try {
+    await client.get("/calico/").revision(revision).exec();
+    return false;
+  } catch (e) {
+    return /compacted/.test((e as Error).message);
+  }
+}
+
+export function watchPrefix(client: Etcd3, options: WatchOptions, logger?: Logger): Watch {
+  const prefix = kindPrefix(options.kind, options.namespace);
+  const match = matcher(options.kind, options);
+  let watcher: Watcher | undefined;
+  const queue = new EventQueue(() => {
+    void watcher?.cancel().catch(() => undefined);
+  });
+  // The last revision whose events were all delivered; undefined until the stream or the caller says.
+  let last: bigint | undefined;
+  if (options.fromRevision !== undefined) {
+    if (!/^\d+$/.test(options.fromRevision)) {
+      queue.fail(gone(options.kind, options.fromRevision, "not a revision"));
+      return queue;
+    }
+    last = BigInt(options.fromRevision);
+  }
+  let builder = client.watch().prefix(prefix).withPreviousKV();
+  if (last !== undefined) builder = builder.startRevision(String(last + 1n));
+
+  const onData = (res: IWatchResponse) => {
+    let newest = last;
+    for (const ev of res.events) {
+      const revision = BigInt(ev.kv.mod_revision);
+      if (last !== undefined && revision <= last) continue; // replayed after a reconnect
+      if (newest === undefined || revision > newest) newest = revision;
+      const path = ev.kv.key.toString("utf8");
+      let resource: Resource;
+      let type: "added" | "modified" | "deleted";
+      if (ev.type === "Delete") {
+        if (ev.prev_kv === undefined || ev.prev_kv === null) continue; // nothing to report
+        resource = decodeValue(path, ev.prev_kv.value, ev.prev_kv.mod_revision);
+        type = "deleted";
+      } else {
+        resource = decodeValue(path, ev.kv.value, ev.kv.mod_revision);
+        type = ev.kv.create_revision === ev.kv.mod_revision ? "added" : "modified";
+      }
+      if (resource.kind !== options.kind || !match(path, resource)) continue;
+      queue.push({ type, resource, revision: ev.kv.mod_revision });
+    }
+    if (newest !== undefined && (last === undefined || newest > last)) last = newest;
+    const header = BigInt(res.header.revision);
+    // Nothing of ours happened up to the header revision once this response's events are in.
+    if (res.events.length === 0 && last !== undefined && header > last && !queue.closed) {
+      queue.progress(String(last));
+    }
+  };
+
+  if (last !== undefined) {
+    // Ask before watching: etcd3 mishandles the cancellation etcd sends for a compacted start revision
+    // (it throws "Failed to find watcher" from inside its stream handler).
+    const from = last;
+    void isCompacted(client, String(from + 1n)).then(
+      (compacted) => {
+        if (compacted) queue.fail(gone(options.kind, String(from), "etcd compacted it"));
+        else if (!queue.closed) open();
+      },
+      (e: unknown) => queue.fail(ioError(`watch ${prefix}`, e)),
+    );
+  } else open();
+  return queue;
+
+  function open(): void {
+    // watcher() attaches at once (create() would resolve a tick after etcd's first response, and a
+    // response arriving in that tick would find no listener).
+    const w = (builder as unknown as { watcher(): Watcher }).watcher();
+    watcher = w;
+    w.on("connected", (res: IWatchResponse) => {
+      // A watch "from now" starts after the revision etcd reported when it was created.
+      if (last === undefined) last = BigInt(res.header.revision);
+    });
+    w.on("data", onData);
+    w.on("disconnected", (e: Error) => {
+      logger?.warn({ prefix, err: e.message }, "etcd watch disconnected; resuming");
+      // Resume after what was delivered, not after etcd3's idea of the last header.
+      if (last !== undefined) {
+        (w as unknown as { request: { start_revision: string } }).request.start_revision = String(last + 1n);
+      }
+    });
+    w.on("error", (e: Error) => {
+      const from = last === undefined ? "1" : String(last + 1n);
+      void isCompacted(client, from).then(
+        (compacted) =>
+          queue.fail(
+            compacted
+              ? gone(options.kind, options.fromRevision ?? from, "etcd compacted it")
+              : ioError(`watch ${prefix}`, e),
+          ),
+        () => queue.fail(ioError(`watch ${prefix}`, e)),
+      );
+    });
+  }
+}
