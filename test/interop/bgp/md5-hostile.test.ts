@@ -29,7 +29,12 @@ async function segment(scope: Scope, n: number) {
 }
 
 async function md5Failures(ns: Netns): Promise<number> {
-  const r = await ns.exec("nstat", ["-az", "TcpExtTCPMD5Failure", "TcpExtTCPMD5NotFound", "TcpExtTCPMD5Unexpected"]);
+  const r = await ns.exec("nstat", [
+    "-az",
+    "TcpExtTCPMD5Failure",
+    "TcpExtTCPMD5NotFound",
+    "TcpExtTCPMD5Unexpected",
+  ]);
   return r.stdout
     .split("\n")
     .filter((l) => l.startsWith("TcpExt"))
@@ -55,7 +60,12 @@ describeWith(["root", "iproute2", "bird"], "TCP MD5 with BIRD", () => {
     });
     const birdFor = (ns: Netns, me: string, asn: number, password: string, passive: boolean) =>
       Bird.start(scope, ns, {
-        spec: { routerId: me, as: asn, neighbors: [{ address: "10.0.0.1", as: 65001, password, passive }], originate: [`198.51.${asn - 65000}.0/24`] },
+        spec: {
+          routerId: me,
+          as: asn,
+          neighbors: [{ address: "10.0.0.1", as: 65001, password, passive }],
+          originate: [`198.51.${asn - 65000}.0/24`],
+        },
       });
     const g = await birdFor(good, "10.0.0.2", 65002, "s3cret", true);
     await birdFor(bad, "10.0.0.3", 65003, "wrong", true);
@@ -65,23 +75,35 @@ describeWith(["root", "iproute2", "bird"], "TCP MD5 with BIRD", () => {
     await g.waitForRoute("ipv4", "192.0.2.0/24");
     await waitTabbyRoute(tabby, "198.51.4.0/24");
     // The wrong key: the kernel keeps dropping segments, the session never comes up.
-    await eventually(async () => (await md5Failures(bad)) >= 3, { what: "BIRD to refuse tabby's badly signed segments", timeoutMs: 60_000 });
+    await eventually(async () => (await md5Failures(bad)) >= 3, {
+      what: "BIRD to refuse tabby's badly signed segments",
+      timeoutMs: 60_000,
+    });
     const badPeer = tabby.peerStatus().find((p) => p.address === "10.0.0.3")!;
     expect(badPeer.state).not.toBe("Established");
     expect(badPeer.messages.received.OPEN).toBe(0);
     // Nothing disturbed the good sessions.
-    for (const a of ["10.0.0.2", "10.0.0.4"]) expect(tabby.peerStatus().find((p) => p.address === a)).toMatchObject({ state: "Established", flaps: 0 });
+    for (const a of ["10.0.0.2", "10.0.0.4"])
+      expect(tabby.peerStatus().find((p) => p.address === a)).toMatchObject({
+        state: "Established",
+        flaps: 0,
+      });
   });
 });
 
 /** A hand-driven BGP peer: connects to tabby, opens a session, then sends whatever the test wants. */
 async function hostilePeer(ns: Netns, asn: number, routerId: string) {
-  const socket: Socket = await connectTcp({ host: "10.0.0.1", netnsPath: `/run/netns/${ns.name}`, timeoutMs: 10_000 });
+  const socket: Socket = await connectTcp({
+    host: "10.0.0.1",
+    netnsPath: `/run/netns/${ns.name}`,
+    timeoutMs: 10_000,
+  });
   const framer = new MessageFramer(65535);
   const got: ReturnType<typeof decodeMessage>[] = [];
   let closed = false;
   socket.on("data", (c: Buffer) => {
-    for (const m of framer.push(new Uint8Array(c))) got.push(decodeMessage(m.bytes, { fourOctetAs: true, maxMessageLen: 65535 }));
+    for (const m of framer.push(new Uint8Array(c)))
+      got.push(decodeMessage(m.bytes, { fourOctetAs: true, maxMessageLen: 65535 }));
   });
   socket.on("close", () => {
     closed = true;
@@ -95,7 +117,8 @@ async function hostilePeer(ns: Netns, asn: number, routerId: string) {
 }
 
 const ORIGIN = attr(0x40, 1, [0]);
-const PATH = (asn: number) => attr(0x40, 2, [2, 1, asn >>> 24, (asn >>> 16) & 255, (asn >>> 8) & 255, asn & 255]);
+const PATH = (asn: number) =>
+  attr(0x40, 2, [2, 1, asn >>> 24, (asn >>> 16) & 255, (asn >>> 8) & 255, asn & 255]);
 const NH = (last: number) => attr(0x40, 3, [10, 0, 0, last]);
 
 describeWith(["root", "iproute2", "bird"], "a hostile peer", () => {
@@ -114,7 +137,12 @@ describeWith(["root", "iproute2", "bird"], "a hostile peer", () => {
       ],
     });
     await Bird.start(scope, friend, {
-      spec: { routerId: "10.0.0.2", as: 65002, neighbors: [{ address: "10.0.0.1", as: 65001, passive: true }], originate: ["198.51.100.0/24"] },
+      spec: {
+        routerId: "10.0.0.2",
+        as: 65002,
+        neighbors: [{ address: "10.0.0.1", as: 65001, passive: true }],
+        originate: ["198.51.100.0/24"],
+      },
     });
     await waitTabbyRoute(tabby, "198.51.100.0/24");
 
@@ -126,9 +154,15 @@ describeWith(["root", "iproute2", "bird"], "a hostile peer", () => {
     await waitTabbyRoute(tabby, "203.0.113.0/24", { gone: true });
     expect(p.got.some((m) => m.type === "NOTIFICATION")).toBe(false);
     // An unrecognized well-known attribute resets the session with 3/2 and the attribute as data.
-    p.socket.write(update({ attrs: [ORIGIN, PATH(65003), NH(3), attr(0x40, 99, [1, 2])], nlri: b(24, 203, 0, 113) }));
+    p.socket.write(
+      update({ attrs: [ORIGIN, PATH(65003), NH(3), attr(0x40, 99, [1, 2])], nlri: b(24, 203, 0, 113) }),
+    );
     await eventually(() => p.got.find((m) => m.type === "NOTIFICATION"), { what: "a NOTIFICATION" });
-    expect(p.got.find((m) => m.type === "NOTIFICATION")).toMatchObject({ code: 3, subcode: 2, data: Uint8Array.of(0x40, 99, 2, 1, 2) });
+    expect(p.got.find((m) => m.type === "NOTIFICATION")).toMatchObject({
+      code: 3,
+      subcode: 2,
+      data: Uint8Array.of(0x40, 99, 2, 1, 2),
+    });
     await eventually(() => p.closed(), { what: "tabby to close the hostile connection" });
     expect(tabby.peerStatus().find((x) => x.address === "10.0.0.3")!.lastError).toBe(
       "NOTIFICATION sent: UPDATE Message Error / Unrecognized Well-known Attribute (unrecognized well-known attribute 99)",
@@ -141,7 +175,10 @@ describeWith(["root", "iproute2", "bird"], "a hostile peer", () => {
     expect(q.got.find((m) => m.type === "NOTIFICATION")).toMatchObject({ code: 1, subcode: 1 });
 
     // BIRD's session never noticed.
-    expect(tabby.peerStatus().find((x) => x.address === "10.0.0.2")).toMatchObject({ state: "Established", flaps: 0 });
+    expect(tabby.peerStatus().find((x) => x.address === "10.0.0.2")).toMatchObject({
+      state: "Established",
+      flaps: 0,
+    });
     expect(tabby.ribEntries("ipv4", "198.51.100.0/24")).toHaveLength(1);
   });
 });

@@ -5,8 +5,8 @@ import { connectToBridge, Netns } from "../../harness/netns.js";
 import { Bird } from "../../harness/peers/bird.js";
 import { Frr } from "../../harness/peers/frr.js";
 import { describeWith } from "../../harness/requirements.js";
-import { testScope } from "../../harness/scope.js";
 import type { Scope } from "../../harness/scope.js";
+import { testScope } from "../../harness/scope.js";
 import { startTabby, waitEstablished, waitTabbyRoute } from "./lab.js";
 
 /** One L2 segment (bridge) with three hosts: 10.0.0.1, 10.0.0.2, 10.0.0.3. */
@@ -37,21 +37,43 @@ describeWith(["root", "iproute2", "bird", "frr"], "route reflection", () => {
       ],
     });
     const bird = await Bird.start(scope, c1, {
-      spec: { routerId: "10.0.0.1", as: 65000, neighbors: [{ address: "10.0.0.2", as: 65000 }], originate: ["192.0.2.0/24"] },
+      spec: {
+        routerId: "10.0.0.1",
+        as: 65000,
+        neighbors: [{ address: "10.0.0.2", as: 65000 }],
+        originate: ["192.0.2.0/24"],
+      },
     });
     const frr = await Frr.start(scope, c3, {
-      spec: { routerId: "10.0.0.3", as: 65000, neighbors: [{ address: "10.0.0.2", as: 65000 }], originate: ["203.0.113.0/24"] },
+      spec: {
+        routerId: "10.0.0.3",
+        as: 65000,
+        neighbors: [{ address: "10.0.0.2", as: 65000 }],
+        originate: ["203.0.113.0/24"],
+      },
     });
     await waitEstablished(tabby, "10.0.0.1");
     await waitEstablished(tabby, "10.0.0.3");
     // The FRR client's route at the BIRD client: next hop of the originator, reflection attributes.
     const atBird = await bird.waitForRoute("ipv4", "203.0.113.0/24");
-    expect(atBird).toMatchObject({ nextHop: "10.0.0.3", originatorId: "10.0.0.3", clusterList: ["10.0.0.100"], asPath: [] });
+    expect(atBird).toMatchObject({
+      nextHop: "10.0.0.3",
+      originatorId: "10.0.0.3",
+      clusterList: ["10.0.0.100"],
+      asPath: [],
+    });
     await frr.waitForRoute("ipv4", "192.0.2.0/24");
     const [atFrr] = await frr.routeDetail("ipv4", "192.0.2.0/24");
-    expect(atFrr).toMatchObject({ nextHop: "10.0.0.1", originatorId: "10.0.0.1", clusterList: ["10.0.0.100"] });
+    expect(atFrr).toMatchObject({
+      nextHop: "10.0.0.1",
+      originatorId: "10.0.0.1",
+      clusterList: ["10.0.0.100"],
+    });
     // tabby's own view.
-    expect(await waitTabbyRoute(tabby, "192.0.2.0/24")).toMatchObject({ from: "10.0.0.1", nextHop: "10.0.0.1" });
+    expect(await waitTabbyRoute(tabby, "192.0.2.0/24")).toMatchObject({
+      from: "10.0.0.1",
+      nextHop: "10.0.0.1",
+    });
   });
 
   it("tabby as a client of an FRR route reflector learns the other client's routes and is reflected", async () => {
@@ -75,7 +97,12 @@ router bgp 65000
 `,
     });
     const bird = await Bird.start(scope, other, {
-      spec: { routerId: "10.0.0.3", as: 65000, neighbors: [{ address: "10.0.0.2", as: 65000 }], originate: ["203.0.113.0/24"] },
+      spec: {
+        routerId: "10.0.0.3",
+        as: 65000,
+        neighbors: [{ address: "10.0.0.2", as: 65000 }],
+        originate: ["203.0.113.0/24"],
+      },
     });
     const tabby = await startTabby(scope, me, {
       routerId: "10.0.0.1",
@@ -86,8 +113,17 @@ router bgp 65000
     });
     await waitEstablished(tabby, "10.0.0.2");
     const learned = await waitTabbyRoute(tabby, "203.0.113.0/24");
-    expect(learned).toMatchObject({ nextHop: "10.0.0.3", originatorId: "10.0.0.3", clusterList: ["10.0.0.2"], from: "10.0.0.2" });
+    expect(learned).toMatchObject({
+      nextHop: "10.0.0.3",
+      originatorId: "10.0.0.3",
+      clusterList: ["10.0.0.2"],
+      from: "10.0.0.2",
+    });
     const atBird = await bird.waitForRoute("ipv4", "192.0.2.0/24");
-    expect(atBird).toMatchObject({ nextHop: "10.0.0.1", originatorId: "10.0.0.1", clusterList: ["10.0.0.2"] });
+    expect(atBird).toMatchObject({
+      nextHop: "10.0.0.1",
+      originatorId: "10.0.0.1",
+      clusterList: ["10.0.0.2"],
+    });
   });
 });
