@@ -158,6 +158,10 @@ if (birdMs === undefined) {
   console.log(`ratio: decode ${label} tabby/bird = ${(v4.decode.medianMs / birdMs).toFixed(2)}`);
   console.log(`ratio: encode ${label} tabby/bird = ${(v4.encode.medianMs / birdMs).toFixed(2)}`);
 }
+(await import("node:fs")).rmSync(join(tmpdir(), `tabby-bench-codec-v4-${process.pid}.bin`), { force: true });
+(await import("node:fs")).rmSync(join(tmpdir(), `tabby-bench-codec-v4-${process.pid}.bin.feeder.log`), {
+  force: true,
+});
 process.exit(0);
 
 async function birdIngest(streamFile: string): Promise<number | undefined> {

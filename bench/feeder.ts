@@ -21,7 +21,11 @@ const stream = readFileSync(streamFile);
 const as = Number(localAs);
 const emit = (o: object) => process.stdout.write(`${JSON.stringify({ ...o, t: Date.now() })}\n`);
 
-const sock = connect({ host: peer, port: 179 });
+const sock = connect({
+  host: peer,
+  port: 179,
+  ...(process.env.FEEDER_LOCAL ? { localAddress: process.env.FEEDER_LOCAL } : {}),
+});
 sock.setNoDelay(true);
 const framer = new MessageFramer();
 let established = false;
@@ -60,6 +64,7 @@ sock.on("data", (chunk: Buffer) => {
     if (msg.type === "KEEPALIVE" && !established) {
       established = true;
       emit({ event: "established" });
+      emit({ event: "first-update" });
       sock.write(stream, () => {
         sock.write(encodeEndOfRib(1));
         sock.write(encodeEndOfRib(2));

@@ -30,6 +30,8 @@ export interface FrrOptions {
   readonly config?: string;
   /** Run zebra (default true). */
   readonly zebra?: boolean;
+  /** Extra bgpd arguments, e.g. ["-n"] (do not install routes in the kernel). */
+  readonly bgpdArgs?: readonly string[];
 }
 
 const FRR_BIN = "/usr/lib/frr";
@@ -123,6 +125,7 @@ export class Frr extends DaemonBase {
         ...(zebra ? ["-z", zapi] : ["-Z"]),
         "--log",
         `file:${logFile}`,
+        ...(opts.bgpdArgs ?? []),
       ],
       { logFile: join(dir, "bgpd.out") },
     );
