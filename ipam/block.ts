@@ -55,8 +55,8 @@ export interface NewBlockOptions {
   readonly affinityClaimTime?: string;
   /**
    * The first sequence number. Calico seeds it with the creation time in nanoseconds so that a block
-   * deleted and created again never repeats a (ordinal, sequence number) pair; tabby uses microseconds,
-   * which stay exact in a JSON number (2^53) until the year 2255.
+   * deleted and created again never repeats a (ordinal, sequence number) pair; tabby uses microseconds
+   * (claim.ts), which stay exact in a JSON number (2^53) until the year 2255.
    */
   readonly sequenceNumber: number;
   readonly hostReserved?: HostReservedAttr;

@@ -107,7 +107,9 @@ export async function claimAffineBlock(
   const spec = newBlock(blockCidr({ cidr }), {
     affinity,
     affinityClaimTime: formatTime(wall),
-    sequenceNumber: Math.floor(wall * 1000),
+    // Microseconds since the epoch; the sub-millisecond part is random because the clock only has
+    // milliseconds, and a block deleted and created again must not repeat its sequence numbers.
+    sequenceNumber: Math.floor(wall) * 1000 + Math.floor(Math.random() * 1000),
     ...(hostReserved !== undefined ? { hostReserved } : {}),
   });
   let block: Versioned<BlockSpec>;
