@@ -67,11 +67,15 @@ export async function caught(
 }
 
 /** Object names in the store by kind: what a test expects to be left behind. */
-export function contents(store: MemoryStore): Record<string, string[]> {
-  const out: Record<string, string[]> = { IPAMBlock: [], BlockAffinity: [], IPAMHandle: [] };
+export function contents(store: MemoryStore): {
+  IPAMBlock: string[];
+  BlockAffinity: string[];
+  IPAMHandle: string[];
+} {
+  const out = { IPAMBlock: [] as string[], BlockAffinity: [] as string[], IPAMHandle: [] as string[] };
   for (const k of [...store.objects.keys()].sort()) {
-    const [kind, name] = k.split("/") as [string, string];
-    out[kind]!.push(name);
+    const [kind, name] = k.split("/") as [keyof typeof out, string];
+    out[kind].push(name);
   }
   return out;
 }
