@@ -1,7 +1,7 @@
 /**
  * The typed failures every datastore backend reports, so callers branch on `isTabbyError(e, code)` and
  * never on a backend's own messages: not found, already exists, conflict (a stale resourceVersion), gone
- * (a watch revision older than what is retained), locked (another process owns the embedded store),
+ * (a watch revision older than what is retained), invalid (the Kubernetes API server refused the object), locked (another process owns the embedded store),
  * unsupported (a backend that has not landed yet) and I/O. Messages follow libcalico-go's errors package
  * (`resource does not exist: IPPool(pool-1)`), which is what calicoctl users know.
  */
@@ -13,6 +13,7 @@ export type DatastoreErrorCode =
   | "DATASTORE_ALREADY_EXISTS"
   | "DATASTORE_CONFLICT"
   | "DATASTORE_GONE"
+  | "DATASTORE_INVALID"
   | "DATASTORE_LOCKED"
   | "DATASTORE_UNSUPPORTED"
   | "DATASTORE_IO";
