@@ -6,6 +6,7 @@
 import { runDecode, runEncode } from "./bgp-codec.js";
 import { runSpeaker } from "./bgp-run.js";
 import { runPeers, runRib } from "./bgp-status.js";
+import { runDatastoreServe } from "./datastore-serve.js";
 import { type CliIo, runMain } from "./io.js";
 import { type CommandSpec, dispatchPending, renderUsage } from "./usage.js";
 
@@ -22,8 +23,7 @@ export const tabbyCommands: readonly CommandSpec[] = [
   { name: "bgp encode", summary: "JSON lines back to BGP bytes", pending: "issue #4" },
   {
     name: "datastore serve",
-    summary: "serve the embedded datastore as a Kubernetes API",
-    pending: "issue #8",
+    summary: "serve the embedded datastore as a Kubernetes API (--listen, --data-dir, --kubeconfig-out)",
   },
   { name: "lab", summary: "a local cluster in network namespaces", pending: "lab issue" },
 ];
@@ -33,6 +33,7 @@ const usage = renderUsage("tabby", "tabby: Calico-compatible node networking age
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   if (argv[0] === "bgp" && argv[1] === "decode") return runDecode(argv.slice(2), io);
   if (argv[0] === "bgp" && argv[1] === "encode") return runEncode(argv.slice(2), io);
+  if (argv[0] === "datastore" && argv[1] === "serve") return runDatastoreServe(argv.slice(2), io);
   if (argv[0] === "bgp" && argv[1] === "run") return runSpeaker(argv.slice(2), io);
   if (argv[0] === "bgp" && argv[1] === "peers") return runPeers(argv.slice(2), io);
   if (argv[0] === "bgp" && argv[1] === "rib") return runRib(argv.slice(2), io);

@@ -9,7 +9,14 @@
 export type DatastoreChoice =
   | { readonly type: "embedded"; readonly dir: string }
   | { readonly type: "kubernetes"; readonly kubeconfig?: string; readonly apiEndpoint?: string }
-  | { readonly type: "etcdv3"; readonly endpoints: readonly string[] };
+  | {
+      readonly type: "etcdv3";
+      readonly endpoints: readonly string[];
+      /** ETCD_CA_CERT_FILE, ETCD_CERT_FILE, ETCD_KEY_FILE, as calicoctl reads them. */
+      readonly tls?: { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string };
+      readonly username?: string;
+      readonly password?: string;
+    };
 
 export const DEFAULT_DATA_DIR = "/var/lib/tabby";
 
@@ -38,13 +45,28 @@ export function chooseDatastore(env: Env): DatastoreChoice | { readonly error: s
     case "etcdv3":
       if (etcd === undefined)
         return { error: "DATASTORE_TYPE=etcdv3 needs ETCD_ENDPOINTS (e.g. http://127.0.0.1:2379)" };
-      return {
-        type,
-        endpoints: etcd
-          .split(",")
-          .map((e) => e.trim())
-          .filter((e) => e !== ""),
-      };
+      {
+        const ca = get(env, "ETCD_CA_CERT_FILE");
+        const cert = get(env, "ETCD_CERT_FILE");
+        const key = get(env, "ETCD_KEY_FILE");
+        const username = get(env, "ETCD_USERNAME");
+        const password = get(env, "ETCD_PASSWORD");
+        const tls = {
+          ...(ca !== undefined ? { caFile: ca } : {}),
+          ...(cert !== undefined ? { certFile: cert } : {}),
+          ...(key !== undefined ? { keyFile: key } : {}),
+        };
+        return {
+          type,
+          endpoints: etcd
+            .split(",")
+            .map((e) => e.trim())
+            .filter((e) => e !== ""),
+          ...(Object.keys(tls).length > 0 ? { tls } : {}),
+          ...(username !== undefined ? { username } : {}),
+          ...(password !== undefined ? { password } : {}),
+        };
+      }
     default:
       return { error: `DATASTORE_TYPE must be kubernetes, etcdv3 or embedded, not ${JSON.stringify(type)}` };
   }

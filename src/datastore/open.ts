@@ -1,19 +1,45 @@
 /**
- * Opens the datastore `chooseDatastore` picked. Only the embedded store exists so far; the Kubernetes
- * and etcd v3 backends come with the datastore issue, and asking for them fails plainly until then.
+ * Opens the datastore `chooseDatastore` picked: the embedded store in TABBY_DATA_DIR, the Kubernetes API
+ * through a kubeconfig (KUBECONFIG, else client-node's default rules: in-cluster, ~/.kube/config) or
+ * K8S_API_ENDPOINT, or etcd v3 at ETCD_ENDPOINTS with calicoctl's TLS and auth variables.
  */
 import type { Clock } from "../util/clock.js";
+import type { Logger } from "../util/logger.js";
 import type { DatastoreChoice } from "./choose.js";
 import { EmbeddedDatastore } from "./embedded.js";
 import { DatastoreError } from "./errors.js";
+import { EtcdDatastore } from "./etcd/etcd-datastore.js";
+import { KubernetesDatastore } from "./kubernetes/kubernetes-datastore.js";
 import type { Datastore } from "./types.js";
 
 export interface OpenOptions {
   readonly readOnly?: boolean;
   readonly clock?: Clock;
+  readonly logger?: Logger;
+}
+
+/** A kubeconfig for a bare API endpoint (K8S_API_ENDPOINT without KUBECONFIG), as calicoctl allows. */
+function endpointKubeconfig(server: string): string {
+  return JSON.stringify({
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [
+      {
+        name: "k8s",
+        cluster: { server, ...(server.startsWith("http:") ? { "insecure-skip-tls-verify": true } : {}) },
+      },
+    ],
+    users: [{ name: "k8s", user: {} }],
+    contexts: [{ name: "k8s", context: { cluster: "k8s", user: "k8s" } }],
+    "current-context": "k8s",
+  });
 }
 
 export async function openDatastore(choice: DatastoreChoice, options: OpenOptions = {}): Promise<Datastore> {
+  const common = {
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+  };
   switch (choice.type) {
     case "embedded":
       return EmbeddedDatastore.open({
@@ -22,10 +48,31 @@ export async function openDatastore(choice: DatastoreChoice, options: OpenOption
         ...(options.clock ? { clock: options.clock } : {}),
       });
     case "kubernetes":
+      try {
+        return new KubernetesDatastore({
+          ...common,
+          ...(choice.kubeconfig !== undefined
+            ? { kubeconfig: choice.kubeconfig }
+            : choice.apiEndpoint !== undefined
+              ? { kubeconfigText: endpointKubeconfig(choice.apiEndpoint) }
+              : {}),
+        });
+      } catch (e) {
+        throw new DatastoreError(
+          "DATASTORE_IO",
+          `cannot load the kubeconfig ${choice.kubeconfig ?? "(default)"}: ${(e as Error).message}`,
+          undefined,
+          { cause: e },
+        );
+      }
     case "etcdv3":
-      throw new DatastoreError(
-        "DATASTORE_UNSUPPORTED",
-        `DATASTORE_TYPE=${choice.type} is not supported yet (comes with the datastore issue); unset DATASTORE_TYPE, KUBECONFIG and ETCD_ENDPOINTS to use the embedded store in TABBY_DATA_DIR`,
-      );
+      return new EtcdDatastore({
+        ...common,
+        endpoints: choice.endpoints,
+        ...(choice.tls !== undefined ? { tls: choice.tls } : {}),
+        ...(choice.username !== undefined
+          ? { username: choice.username, password: choice.password ?? "" }
+          : {}),
+      });
   }
 }

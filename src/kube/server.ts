@@ -92,6 +92,11 @@ export class ApiServer {
     return this.options.store;
   }
 
+  /** Creates an object as a POST would (for the server's owner: CRDs installed at start). */
+  async createObject(t: ResourceType, namespace: string | undefined, body: unknown): Promise<KubeObject> {
+    return (await this.handlers.create(t, namespace, body, new URLSearchParams())).object;
+  }
+
   /** Creates the namespaces every cluster has, if missing. */
   async bootstrap(): Promise<void> {
     for (const ns of INITIAL_NAMESPACES) {
