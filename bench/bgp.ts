@@ -133,9 +133,17 @@ async function runOne(daemon: Daemon, n: number, stream: string): Promise<Result
         );
         const args = ["bgp", "run", "--config", config];
         const proc = tabbyEntry.pathname.endsWith(".js")
-          ? b.spawn(process.execPath, ["--max-old-space-size=4096", tabbyEntry.pathname, ...args], {
-              logFile: join(dir, "tabby.log"),
-            })
+          ? b.spawn(
+              process.execPath,
+              // BENCH_TABBY_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", for profiling runs.
+              [
+                ...(process.env.BENCH_TABBY_NODE_ARGS?.split(" ").filter(Boolean) ?? []),
+                "--max-old-space-size=4096",
+                tabbyEntry.pathname,
+                ...args,
+              ],
+              { logFile: join(dir, "tabby.log") },
+            )
           : b.spawnNode(tabbyEntry, args, { logFile: join(dir, "tabby.log") });
         await eventually(() => statusGet(socket, "/summary").then(() => true), {
           what: "tabby status",
@@ -143,6 +151,17 @@ async function runOne(daemon: Daemon, n: number, stream: string): Promise<Result
         });
         count = async () => (await statusGet<{ routes: { ipv4: number } }>(socket, "/summary")).routes.ipv4;
         pids = () => [proc.pid];
+        // A clean shutdown (so that --cpu-prof and friends can write their files) before the scope kills it.
+        scope.defer("stop tabby", async () => {
+          const t = Date.now();
+          proc.child.kill("SIGTERM");
+          await Promise.race([proc.exited, new Promise((r) => setTimeout(r, 30_000))]);
+          process.stderr.write(`  tabby shut down in ${Date.now() - t} ms\n`);
+          (await import("node:fs")).copyFileSync(
+            join(dir, "tabby.log"),
+            join(tmpdir(), "tabby-bench-last.log"),
+          );
+        });
         pollMs = 50;
         break;
       }

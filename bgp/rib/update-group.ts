@@ -1,17 +1,18 @@
 /**
  * Update groups: peers that would be sent the same UPDATEs (same export target and policy, same
  * session encoding) share one Adj-RIB-Out and one encoding, written to every member (FRR's
- * update-groups; issue #5 "peers with the same export policy share their encoded updates"). Best-path
- * changes are queued per attribute set, then flushed as packed UPDATEs: withdrawals first, then one
- * run of messages per distinct attribute set. A member that comes up later gets the group's table in
- * full, then End-of-RIB (RFC 4724).
+ * update-groups; issue #5 "peers with the same export policy share their encoded updates"). A group's
+ * Adj-RIB-Out lives in its slot of each prefix entry (Dest.out), not in a map of its own. Best-path
+ * changes are queued per attribute set and flushed as packed UPDATEs: withdrawals first, then one run
+ * of messages per distinct attribute set. A member that comes up later gets the table in full, then
+ * End-of-RIB (RFC 4724).
  */
 import type { AttrContext } from "../codec/attributes.js";
 import { AttrType } from "../codec/constants.js";
 import { encodeEndOfRib, packAnnouncements, packWithdrawals } from "../codec/update-pack.js";
 import type { CompiledPolicy } from "../policy/policy.js";
 import { type ExportTarget, exportPath } from "./export.js";
-import type { LocRib, Path } from "./loc-rib.js";
+import type { Dest, LocRib, Path } from "./loc-rib.js";
 import type { PathAttrs } from "./path-attrs.js";
 import { type Family, keysToPrefixList, type PrefixKey } from "./prefix-key.js";
 
@@ -31,27 +32,34 @@ export interface GroupEncoding {
 }
 
 interface Pending {
-  announce: Map<PathAttrs, PrefixKey[]>;
-  withdraw: PrefixKey[];
+  announce: Map<PathAttrs, Dest[]>;
+  withdraw: Dest[];
 }
 
 const FAMILIES: readonly Family[] = ["ipv4", "ipv6"];
+const emptyPending = (): Record<Family, Pending> => ({
+  ipv4: { announce: new Map(), withdraw: [] },
+  ipv6: { announce: new Map(), withdraw: [] },
+});
 
 export class UpdateGroup {
   readonly members = new Set<GroupMember>();
-  private readonly adjOut = { ipv4: new Map<PrefixKey, PathAttrs>(), ipv6: new Map<PrefixKey, PathAttrs>() };
-  private pending: Record<Family, Pending> = {
-    ipv4: { announce: new Map(), withdraw: [] },
-    ipv6: { announce: new Map(), withdraw: [] },
-  };
+  private pending = emptyPending();
+  private readonly advertisedN = { ipv4: 0, ipv6: 0 };
   /** Export results per (source attribute set, source peer) while the policy ignores prefixes. */
   private cache = new Map<PathAttrs, Map<number, PathAttrs | null>>();
+  private lastIn: PathAttrs | undefined;
+  private lastPeer = -1;
+  private lastOut: PathAttrs | undefined;
 
   constructor(
     readonly key: string,
+    /** This group's index into Dest.out. */
+    readonly slot: number,
     readonly target: ExportTarget,
     readonly policy: CompiledPolicy | undefined,
     readonly encoding: GroupEncoding,
+    private readonly rib: LocRib,
   ) {}
 
   get active(): boolean {
@@ -59,42 +67,65 @@ export class UpdateGroup {
   }
 
   advertisedCount(family: Family): number {
-    return this.adjOut[family].size;
+    return this.advertisedN[family];
   }
 
   private exportOf(p: Path, family: Family): PathAttrs | undefined {
     if (this.policy !== undefined && !this.policy.prefixIndependent)
       return exportPath(p, family, this.target, this.policy);
+    // Consecutive prefixes mostly share their attributes and source: remember the last answer.
+    if (p.attrs === this.lastIn && p.peer.id === this.lastPeer) return this.lastOut;
     let byPeer = this.cache.get(p.attrs);
     if (byPeer === undefined) {
       byPeer = new Map();
       this.cache.set(p.attrs, byPeer);
     }
-    const hit = byPeer.get(p.peer.id);
-    if (hit !== undefined) return hit ?? undefined;
-    const out = exportPath(p, family, this.target, this.policy);
-    byPeer.set(p.peer.id, out ?? null);
-    return out;
+    let out = byPeer.get(p.peer.id);
+    if (out === undefined) {
+      out = exportPath(p, family, this.target, this.policy) ?? null;
+      byPeer.set(p.peer.id, out);
+    }
+    this.lastIn = p.attrs;
+    this.lastPeer = p.peer.id;
+    this.lastOut = out ?? undefined;
+    return this.lastOut;
+  }
+
+  private getOut(d: Dest): PathAttrs | undefined {
+    return d.out?.[this.slot];
+  }
+
+  private setOut(d: Dest, v: PathAttrs | undefined): void {
+    if (d.out === undefined) {
+      if (v === undefined) return;
+      // Exactly as long as needed: `[]` would grow a 17-slot backing store for every prefix.
+      d.out = new Array<PathAttrs | undefined>(this.slot + 1).fill(undefined);
+    } else if (d.out.length <= this.slot) {
+      while (d.out.length <= this.slot) d.out.push(undefined);
+    }
+    d.out[this.slot] = v;
   }
 
   /** Re-evaluates one prefix after its best path changed; queues what must be sent. */
-  process(family: Family, key: PrefixKey, best: Path | undefined): void {
+  process(family: Family, d: Dest): void {
     if (!this.active) return;
+    const best = d.best;
     const out = best === undefined ? undefined : this.exportOf(best, family);
-    const adj = this.adjOut[family];
-    const before = adj.get(key);
+    const before = this.getOut(d);
     if (out === undefined) {
       if (before === undefined) return;
-      adj.delete(key);
-      this.pending[family].withdraw.push(key);
+      this.setOut(d, undefined);
+      this.advertisedN[family]--;
+      this.pending[family].withdraw.push(d);
       return;
     }
     if (before !== undefined && before.key === out.key) return;
-    adj.set(key, out);
+    if (before === undefined) this.advertisedN[family]++;
+    this.setOut(d, out);
     const q = this.pending[family].announce;
     const list = q.get(out);
-    if (list === undefined) q.set(out, [key]);
-    else list.push(key);
+    if (list === undefined) q.set(out, [d]);
+    else list.push(d);
   }
 
   /** Encodes what is queued and writes it to every member. */
@@ -105,50 +136,65 @@ export class UpdateGroup {
       this.pending[f] = { announce: new Map(), withdraw: [] };
       const msgs: Uint8Array[] = [];
       if (p.withdraw.length > 0) {
-        // A prefix announced again in the same batch is not also withdrawn.
-        const adj = this.adjOut[f];
-        const keys = p.withdraw.filter((k) => !adj.has(k));
-        if (keys.length > 0)
-          msgs.push(...packWithdrawals(keysToPrefixList(f, keys), this.encoding.ctx, this.packOptions(f)));
+        // A prefix announced again later in the same batch is not also withdrawn.
+        const gone = p.withdraw.filter((d) => this.getOut(d) === undefined);
+        if (gone.length > 0) {
+          msgs.push(
+            ...packWithdrawals(
+              keysToPrefixList(
+                f,
+                gone.map((d) => d.key),
+              ),
+              this.encoding.ctx,
+              { maxMessageLen: this.encoding.ctx.maxMessageLen },
+            ),
+          );
+        }
+        for (const d of gone) this.rib.prune(f, d);
       }
-      for (const [attrs, keys] of p.announce) {
-        const live = keys.filter((k) => this.adjOut[f].get(k) === attrs);
-        if (live.length > 0) msgs.push(...this.announce(f, attrs, live));
+      for (const [attrs, dests] of p.announce) {
+        const keys: PrefixKey[] = [];
+        for (const d of dests) if (this.getOut(d) === attrs) keys.push(d.key);
+        if (keys.length > 0) msgs.push(...this.announce(f, attrs, keys));
       }
       if (msgs.length === 0) continue;
       for (const m of this.members) {
         if (m.families.has(f)) {
           m.send(msgs);
-          m.advertised[f] = this.adjOut[f].size;
+          m.advertised[f] = this.advertisedN[f];
         }
       }
     }
   }
 
-  private packOptions(f: Family) {
-    return {
-      maxMessageLen: this.encoding.ctx.maxMessageLen,
-      ipv4InMpReach: false,
-      ...(f === "ipv6" ? {} : {}),
-    };
-  }
-
   private announce(f: Family, attrs: PathAttrs, keys: PrefixKey[]): Uint8Array[] {
     const list = keysToPrefixList(f, keys);
-    const v6NextHop = attrs.nextHop.includes(":");
-    if (f === "ipv4" && !v6NextHop) {
-      return packAnnouncements(attrs.attrs, list, this.encoding.ctx, {
-        maxMessageLen: this.encoding.ctx.maxMessageLen,
-      });
-    }
-    if (f === "ipv4" && !this.encoding.extendedNextHop) return []; // cannot be expressed on this session
+    const maxMessageLen = this.encoding.ctx.maxMessageLen;
+    if (f === "ipv4" && !attrs.nextHop.includes(":"))
+      return packAnnouncements(attrs.attrs, list, this.encoding.ctx, { maxMessageLen });
+    if (f === "ipv4" && !this.encoding.extendedNextHop) return []; // an IPv6 next hop cannot be expressed here
     const nextHop = attrs.nextHopLinkLocal ? [attrs.nextHop, attrs.nextHopLinkLocal] : [attrs.nextHop];
     return packAnnouncements(
       attrs.attrs.filter((a) => a.code !== AttrType.NextHop),
       list,
       this.encoding.ctx,
-      { maxMessageLen: this.encoding.ctx.maxMessageLen, nextHop, ipv4InMpReach: f === "ipv4" },
+      { maxMessageLen, nextHop, ipv4InMpReach: f === "ipv4" },
     );
+  }
+
+  /** The group's whole table for one family, packed. */
+  private dump(family: Family): Uint8Array[] {
+    const byAttrs = new Map<PathAttrs, PrefixKey[]>();
+    for (const d of this.rib.allDests(family)) {
+      const a = this.getOut(d);
+      if (a === undefined) continue;
+      const l = byAttrs.get(a);
+      if (l === undefined) byAttrs.set(a, [d.key]);
+      else l.push(d.key);
+    }
+    const msgs: Uint8Array[] = [];
+    for (const [a, keys] of byAttrs) msgs.push(...this.announce(family, a, keys));
+    return msgs;
   }
 
   /**
@@ -158,11 +204,13 @@ export class UpdateGroup {
   join(m: GroupMember, rib: LocRib): void {
     if (!this.active) {
       this.cache.clear();
+      this.lastIn = undefined;
       for (const f of FAMILIES) {
-        this.adjOut[f].clear();
-        for (const best of rib.bests(f)) {
-          const out = this.exportOf(best, f);
-          if (out !== undefined) this.adjOut[f].set(best.key, out);
+        this.advertisedN[f] = 0;
+        for (const d of rib.allDests(f)) {
+          const out = d.best === undefined ? undefined : this.exportOf(d.best, f);
+          this.setOut(d, out);
+          if (out !== undefined) this.advertisedN[f]++;
         }
       }
     } else {
@@ -171,55 +219,42 @@ export class UpdateGroup {
     this.members.add(m);
     for (const f of FAMILIES) {
       if (!m.families.has(f)) continue;
-      const byAttrs = new Map<PathAttrs, PrefixKey[]>();
-      for (const [k, a] of this.adjOut[f]) {
-        const l = byAttrs.get(a);
-        if (l === undefined) byAttrs.set(a, [k]);
-        else l.push(k);
-      }
-      const msgs: Uint8Array[] = [];
-      for (const [a, keys] of byAttrs) msgs.push(...this.announce(f, a, keys));
-      msgs.push(encodeEndOfRib(f === "ipv4" ? 1 : 2));
-      m.send(msgs);
-      m.advertised[f] = this.adjOut[f].size;
+      m.send([...this.dump(f), encodeEndOfRib(f === "ipv4" ? 1 : 2)]);
+      m.advertised[f] = this.advertisedN[f];
     }
   }
 
-  /** Re-sends the whole table to one member (ROUTE-REFRESH from the peer). */
-  resend(m: GroupMember, family: Family): Uint8Array[] {
+  /** The whole table again, for a ROUTE-REFRESH from one member. */
+  resend(family: Family): Uint8Array[] {
     this.flush();
-    const byAttrs = new Map<PathAttrs, PrefixKey[]>();
-    for (const [k, a] of this.adjOut[family]) {
-      const l = byAttrs.get(a);
-      if (l === undefined) byAttrs.set(a, [k]);
-      else l.push(k);
-    }
-    const msgs: Uint8Array[] = [];
-    for (const [a, keys] of byAttrs) msgs.push(...this.announce(family, a, keys));
-    void m;
-    return msgs;
+    return this.dump(family);
   }
 
+  /** Removes a member; the last one out clears the group's slot in every prefix entry. */
   leave(m: GroupMember): void {
     this.members.delete(m);
-    if (!this.active) {
-      this.adjOut.ipv4.clear();
-      this.adjOut.ipv6.clear();
-      this.pending = {
-        ipv4: { announce: new Map(), withdraw: [] },
-        ipv6: { announce: new Map(), withdraw: [] },
-      };
-      this.cache.clear();
+    if (this.active) return;
+    this.pending = emptyPending();
+    this.cache.clear();
+    this.lastIn = undefined;
+    for (const f of FAMILIES) {
+      for (const d of [...this.rib.allDests(f)]) {
+        if (this.getOut(d) === undefined) continue;
+        this.setOut(d, undefined);
+        this.rib.prune(f, d);
+      }
+      this.advertisedN[f] = 0;
     }
   }
 
-  /** Forgets cached export results (after a policy or attribute-table change). */
+  /** Forgets cached export results (after a policy change). */
   invalidate(): void {
     this.cache.clear();
+    this.lastIn = undefined;
   }
 
-  /** Drops cached export results for attribute sets no path uses any more (bounded memory). */
+  /** Bounds the export cache (attribute sets come and go). */
   trimCache(maxEntries = 100_000): void {
-    if (this.cache.size > maxEntries) this.cache.clear();
+    if (this.cache.size > maxEntries) this.invalidate();
   }
 }

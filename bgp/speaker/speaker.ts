@@ -369,7 +369,14 @@ export class Speaker {
     ].join("|");
     let g = this.groups.get(key);
     if (g === undefined) {
-      g = new UpdateGroup(key, target, peer.exportPolicy, { ctx: n.tx, extendedNextHop: n.extendedNextHop });
+      g = new UpdateGroup(
+        key,
+        this.freeSlot(),
+        target,
+        peer.exportPolicy,
+        { ctx: n.tx, extendedNextHop: n.extendedNextHop },
+        this.rib,
+      );
       this.groups.set(key, g);
     }
     const member: GroupMember = {
@@ -380,6 +387,14 @@ export class Speaker {
     peer.group = g;
     peer.member = member;
     g.join(member, this.rib);
+  }
+
+  /** The lowest group slot not in use (slots index Dest.out). */
+  private freeSlot(): number {
+    const used = new Set([...this.groups.values()].map((g) => g.slot));
+    let i = 0;
+    while (used.has(i)) i++;
+    return i;
   }
 
   /** Our next hop per family on this session: configured, the session's own address, or the interface's other family. */
@@ -467,7 +482,7 @@ export class Speaker {
       for (let i = 0; i < list.count; i++) {
         const key = keyOf(list, i);
         const id = list.pathIds?.[i] ?? 0;
-        this.rib.update(peer.ref, f, key, id, undefined, ap);
+        this.rib.update(peer.ref, f, key, id, undefined);
         peer.rejected[f].delete(ap ? `${key}#${id}` : key);
       }
     };
@@ -557,7 +572,7 @@ export class Speaker {
       const rk = ap ? `${key}#${id}` : key;
       if (accepted === undefined) peer.rejected[f].add(rk);
       else peer.rejected[f].delete(rk);
-      this.rib.update(peer.ref, f, key, id, accepted, ap);
+      this.rib.update(peer.ref, f, key, id, accepted);
     }
   }
 
@@ -582,7 +597,7 @@ export class Speaker {
     if (r.subtype === 0) {
       // RFC 2918: send the whole table again; RFC 7313: framed by BoRR and EoRR.
       if (peer.group === undefined || peer.member === undefined) return;
-      const body = peer.group.resend(peer.member, f);
+      const body = peer.group.resend(f);
       const enhanced = n.enhancedRouteRefresh;
       const rr = (subtype: number) => encodeRR(r.afi, subtype);
       peer.session.sendRaw(enhanced ? [rr(1), ...body, rr(2)] : body);
@@ -638,12 +653,11 @@ export class Speaker {
     this.flushScheduled = false;
     const groups = [...this.groups.values()].filter((g) => g.active);
     for (const f of FAMILIES) {
-      const keys = this.rib.drainChanges(f);
-      if (keys.length === 0) continue;
-      for (const key of keys) {
-        const best = this.rib.best(f, key);
-        for (const g of groups) g.process(f, key, best);
-        for (const cb of this.bestListeners) cb(f, key, best);
+      const dests = this.rib.drainChanges(f);
+      for (const d of dests) {
+        for (const g of groups) g.process(f, d);
+        for (const cb of this.bestListeners) cb(f, d.key, d.best);
+        if (d.best === undefined) this.rib.prune(f, d);
       }
     }
     for (const g of groups) {
@@ -700,8 +714,7 @@ export class Speaker {
           advertised: p.member?.advertised[f] ?? 0,
         };
       };
-      let stale = 0;
-      for (const f of FAMILIES) for (const path of this.rib.pathsOf(p.ref, f)) if (path.stale) stale++;
+      const stale = this.rib.staleCountOf(p.ref);
       return {
         name: p.cfg.name ?? p.cfg.address,
         address: p.cfg.address,
