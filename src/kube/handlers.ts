@@ -254,7 +254,8 @@ export class ResourceHandlers {
       }
       next.metadata = { ...next.metadata };
       for (const k of SERVER_META) delete next.metadata[k];
-      delete next.metadata.generateName;
+      if (old.metadata.generateName !== undefined) next.metadata.generateName = old.metadata.generateName;
+      else delete next.metadata.generateName;
       next.metadata.uid = old.metadata.uid;
       next.metadata.creationTimestamp = old.metadata.creationTimestamp;
       if (old.metadata.namespace !== undefined) next.metadata.namespace = old.metadata.namespace;

@@ -34,6 +34,8 @@ export function serveWatch(
   const { type: t, query } = req;
   const prefix = storePrefix(t, t.namespaced ? req.namespace : undefined);
   res.writeHead(200, { "content-type": "application/json", "cache-control": "no-cache, private" });
+  // Headers go out now, as the API server's do: a client waits for them before reading events.
+  res.flushHeaders();
   let ended = false;
   let unsubscribe: () => void = () => {};
   const timers: TimerHandle[] = [];
