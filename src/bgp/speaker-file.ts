@@ -40,7 +40,7 @@ function ip(r: FieldReader, key: string, family?: 4 | 6): string {
 }
 
 function optionalIp(r: FieldReader, key: string, family?: 4 | 6): string | undefined {
-  return r.has(key) ? ip(r, key, family) : (r.raw(key), undefined);
+  return r.optional(key, () => ip(r, key, family));
 }
 
 function asn(r: FieldReader, key: string): number {
@@ -53,39 +53,47 @@ function asn(r: FieldReader, key: string): number {
 }
 
 function holdTime(r: FieldReader, key: string): number | undefined {
-  if (!r.has(key)) return r.raw(key), undefined;
-  const v = r.int(key, { min: 0, max: 65535 });
-  if (v === 1 || v === 2) throw r.fail(key, "must be 0 or 3..65535 (RFC 4271 §4.2)", v);
-  return v;
+  return r.optional(key, () => {
+    const v = r.int(key, { min: 0, max: 65535 });
+    if (v === 1 || v === 2) throw r.fail(key, "must be 0 or 3..65535 (RFC 4271 §4.2)", v);
+    return v;
+  });
 }
 
 function optionalInt(r: FieldReader, key: string, min: number, max: number): number | undefined {
-  return r.has(key) ? r.int(key, { min, max }) : (r.raw(key), undefined);
+  return r.optional(key, () => r.int(key, { min, max }));
 }
 
 function strings(r: FieldReader, key: string): string[] | undefined {
-  if (!r.has(key)) return r.raw(key), undefined;
-  return r.list(key, (item, path) => {
-    if (typeof item !== "string" || item === "")
-      throw new ConfigFieldError(path, "must be a non-empty string", item);
-    return item;
-  });
+  return r.optional(key, () =>
+    r.list(key, (item, path) => {
+      if (typeof item !== "string" || item === "")
+        throw new ConfigFieldError(path, "must be a non-empty string", item);
+      return item;
+    }),
+  );
 }
 
 function decodePeer(raw: unknown, path: FieldPath): PeerConfig {
   const r = new FieldReader(raw, path);
-  const families = r.has("families")
-    ? r.list("families", (f, p) => {
-        if (f !== "ipv4" && f !== "ipv6") throw new ConfigFieldError(p, "must be ipv4 or ipv6", f);
-        return f as "ipv4" | "ipv6";
-      })
-    : (r.raw("families"), undefined);
-  const nextHopSelf = r.has("nextHopSelf")
-    ? r.object("nextHopSelf", (n) => ({
-        ...(n.has("ipv4") ? { ipv4: ip(n, "ipv4", 4) } : (n.raw("ipv4"), {})),
-        ...(n.has("ipv6") ? { ipv6: ip(n, "ipv6", 6) } : (n.raw("ipv6"), {})),
-      }))
-    : (r.raw("nextHopSelf"), undefined);
+  const families = r.optional("families", () =>
+    r.list("families", (f, p) => {
+      if (f !== "ipv4" && f !== "ipv6") throw new ConfigFieldError(p, "must be ipv4 or ipv6", f);
+      return f as "ipv4" | "ipv6";
+    }),
+  );
+  const nextHopSelf = r.optional("nextHopSelf", () =>
+    r.object("nextHopSelf", (n) => ({
+      ...opt(
+        "ipv4",
+        n.optional("ipv4", () => ip(n, "ipv4", 4)),
+      ),
+      ...opt(
+        "ipv6",
+        n.optional("ipv6", () => ip(n, "ipv6", 6)),
+      ),
+    })),
+  );
   const peer: PeerConfig = {
     address: ip(r, "address"),
     asn: asn(r, "asn"),
@@ -95,13 +103,18 @@ function decodePeer(raw: unknown, path: FieldPath): PeerConfig {
     ...opt("password", r.optionalString("password")),
     ...opt("ttl", optionalInt(r, "ttl", 1, 255)),
     ...opt("ttlSecurityHops", optionalInt(r, "ttlSecurityHops", 1, 254)),
-    ...(r.has("passive") ? { passive: r.bool("passive") } : (r.raw("passive"), {})),
-    ...(r.has("routeReflectorClient")
-      ? { routeReflectorClient: r.bool("routeReflectorClient") }
-      : (r.raw("routeReflectorClient"), {})),
-    ...(r.has("nextHop")
-      ? { nextHop: r.oneOf("nextHop", ["self", "keep", "auto"] as const) }
-      : (r.raw("nextHop"), {})),
+    ...opt(
+      "passive",
+      r.optional("passive", () => r.bool("passive")),
+    ),
+    ...opt(
+      "routeReflectorClient",
+      r.optional("routeReflectorClient", () => r.bool("routeReflectorClient")),
+    ),
+    ...opt(
+      "nextHop",
+      r.optional("nextHop", () => r.oneOf("nextHop", ["self", "keep", "auto"] as const)),
+    ),
     ...opt("nextHopSelf", nextHopSelf),
     ...opt("holdTimeSec", holdTime(r, "holdTimeSec")),
     ...opt("keepaliveSec", optionalInt(r, "keepaliveSec", 1, 21845)),
@@ -110,13 +123,18 @@ function decodePeer(raw: unknown, path: FieldPath): PeerConfig {
     ...opt("importPolicy", r.optionalString("importPolicy")),
     ...opt("exportPolicy", r.optionalString("exportPolicy")),
     ...opt("allowOwnAs", optionalInt(r, "allowOwnAs", 0, 10)),
-    ...(r.has("addPathReceive")
-      ? { addPathReceive: r.bool("addPathReceive") }
-      : (r.raw("addPathReceive"), {})),
-    ...(r.has("gracefulRestart")
-      ? { gracefulRestart: r.bool("gracefulRestart") }
-      : (r.raw("gracefulRestart"), {})),
-    ...(r.has("shutdown") ? { shutdown: r.bool("shutdown") } : (r.raw("shutdown"), {})),
+    ...opt(
+      "addPathReceive",
+      r.optional("addPathReceive", () => r.bool("addPathReceive")),
+    ),
+    ...opt(
+      "gracefulRestart",
+      r.optional("gracefulRestart", () => r.bool("gracefulRestart")),
+    ),
+    ...opt(
+      "shutdown",
+      r.optional("shutdown", () => r.bool("shutdown")),
+    ),
   };
   if (peer.ttl !== undefined && peer.ttlSecurityHops !== undefined)
     throw r.fail("ttlSecurityHops", "cannot be combined with ttl (GTSM always sends TTL 255)");
@@ -133,69 +151,74 @@ function opt<K extends string, V>(k: K, v: V | undefined): { [P in K]?: V } {
 
 function decodeRule(raw: unknown, path: FieldPath): Rule {
   const r = new FieldReader(raw, path);
-  const match = r.has("match")
-    ? r.object("match", (m): RuleMatch => {
-        const prefixes = m.has("prefixes")
-          ? m.list("prefixes", (p, pp): PrefixMatch => {
-              const pr = new FieldReader(p, pp);
-              const prefix = pr.string("prefix");
-              try {
-                keyFromString(prefix);
-              } catch (e) {
-                throw pr.fail("prefix", (e as Error).message, prefix);
-              }
-              const out = {
-                prefix,
-                ...opt("ge", optionalInt(pr, "ge", 0, 128)),
-                ...opt("le", optionalInt(pr, "le", 0, 128)),
-              };
-              pr.done();
-              return out;
-            })
-          : (m.raw("prefixes"), undefined);
-        const source = m.has("source")
-          ? m.list("source", (s, sp) => {
-              if (s !== "local" && s !== "ebgp" && s !== "ibgp")
-                throw new ConfigFieldError(sp, "must be local, ebgp or ibgp", s);
-              return s as "local" | "ebgp" | "ibgp";
-            })
-          : (m.raw("source"), undefined);
-        return {
-          ...opt("prefixes", prefixes),
-          ...opt("communities", strings(m, "communities")),
-          ...opt("largeCommunities", strings(m, "largeCommunities")),
-          ...opt("source", source),
-          ...(m.has("family") ? { family: m.oneOf("family", FAMILIES) } : (m.raw("family"), {})),
-          ...opt("asPathContains", optionalInt(m, "asPathContains", 1, 0xffffffff)),
-        };
-      })
-    : (r.raw("match"), undefined);
-  const set = r.has("set")
-    ? r.object(
-        "set",
-        (s): RuleSet => ({
-          ...opt("localPref", optionalInt(s, "localPref", 0, 0xffffffff)),
-          ...opt("med", optionalInt(s, "med", 0, 0xffffffff)),
-          ...opt("addCommunities", strings(s, "addCommunities")),
-          ...opt("removeCommunities", strings(s, "removeCommunities")),
-          ...opt("addLargeCommunities", strings(s, "addLargeCommunities")),
-          ...(s.has("prependAs")
-            ? {
-                prependAs: s.object("prependAs", (p) => ({
-                  as: asn(p, "as"),
-                  count: p.int("count", { min: 1, max: 32 }),
-                })),
-              }
-            : (s.raw("prependAs"), {})),
+  const match = r.optional("match", () =>
+    r.object("match", (m): RuleMatch => {
+      const prefixes = m.optional("prefixes", () =>
+        m.list("prefixes", (p, pp): PrefixMatch => {
+          const pr = new FieldReader(p, pp);
+          const prefix = pr.string("prefix");
+          try {
+            keyFromString(prefix);
+          } catch (e) {
+            throw pr.fail("prefix", (e as Error).message, prefix);
+          }
+          const out = {
+            prefix,
+            ...opt("ge", optionalInt(pr, "ge", 0, 128)),
+            ...opt("le", optionalInt(pr, "le", 0, 128)),
+          };
+          pr.done();
+          return out;
         }),
-      )
-    : (r.raw("set"), undefined);
+      );
+      const source = m.optional("source", () =>
+        m.list("source", (s, sp) => {
+          if (s !== "local" && s !== "ebgp" && s !== "ibgp")
+            throw new ConfigFieldError(sp, "must be local, ebgp or ibgp", s);
+          return s as "local" | "ebgp" | "ibgp";
+        }),
+      );
+      return {
+        ...opt("prefixes", prefixes),
+        ...opt("communities", strings(m, "communities")),
+        ...opt("largeCommunities", strings(m, "largeCommunities")),
+        ...opt("source", source),
+        ...opt(
+          "family",
+          m.optional("family", () => m.oneOf("family", FAMILIES)),
+        ),
+        ...opt("asPathContains", optionalInt(m, "asPathContains", 1, 0xffffffff)),
+      };
+    }),
+  );
+  const set = r.optional("set", () =>
+    r.object(
+      "set",
+      (s): RuleSet => ({
+        ...opt("localPref", optionalInt(s, "localPref", 0, 0xffffffff)),
+        ...opt("med", optionalInt(s, "med", 0, 0xffffffff)),
+        ...opt("addCommunities", strings(s, "addCommunities")),
+        ...opt("removeCommunities", strings(s, "removeCommunities")),
+        ...opt("addLargeCommunities", strings(s, "addLargeCommunities")),
+        ...opt(
+          "prependAs",
+          s.optional("prependAs", () =>
+            s.object("prependAs", (p) => ({
+              as: asn(p, "as"),
+              count: p.int("count", { min: 1, max: 32 }),
+            })),
+          ),
+        ),
+      }),
+    ),
+  );
   const rule: Rule = {
     ...opt("match", match),
     ...opt("set", set),
-    ...(r.has("action")
-      ? { action: r.oneOf("action", ["accept", "reject"] as const) }
-      : (r.raw("action"), {})),
+    ...opt(
+      "action",
+      r.optional("action", () => r.oneOf("action", ["accept", "reject"] as const)),
+    ),
   };
   r.done();
   return rule;
@@ -206,7 +229,7 @@ function decodePolicy(name: string, raw: unknown, path: FieldPath): Policy {
   const p: Policy = {
     name,
     defaultAction: r.oneOf("defaultAction", ["accept", "reject"] as const, "reject"),
-    rules: r.has("rules") ? r.list("rules", decodeRule) : (r.raw("rules"), []),
+    rules: r.list("rules", decodeRule, []),
   };
   r.done();
   try {
@@ -264,31 +287,31 @@ export function decodeSpeakerFile(raw: unknown): SpeakerFile {
     ...opt("holdTimeSec", holdTime(r, "holdTimeSec")),
     ...opt("connectRetrySec", optionalInt(r, "connectRetrySec", 1, 65535)),
     ...opt("hostname", r.optionalString("hostname")),
-    ...(r.has("gracefulRestart")
-      ? {
-          gracefulRestart: r.object("gracefulRestart", (g) => ({
-            restartTimeSec: g.int("restartTimeSec", { min: 1, max: 4095 }, 120),
-          })),
-        }
-      : (r.raw("gracefulRestart"), {})),
-    ...(r.has("idleHoldSec")
-      ? {
-          idleHoldSec: r.object("idleHoldSec", (g) => ({
-            initial: g.int("initial", { min: 1, max: 3600 }, 5),
-            max: g.int("max", { min: 1, max: 3600 }, 120),
-          })),
-        }
-      : (r.raw("idleHoldSec"), {})),
+    ...opt(
+      "gracefulRestart",
+      r.optional("gracefulRestart", () =>
+        r.object("gracefulRestart", (g) => ({
+          restartTimeSec: g.int("restartTimeSec", { min: 1, max: 4095 }, 120),
+        })),
+      ),
+    ),
+    ...opt(
+      "idleHoldSec",
+      r.optional("idleHoldSec", () =>
+        r.object("idleHoldSec", (g) => ({
+          initial: g.int("initial", { min: 1, max: 3600 }, 5),
+          max: g.int("max", { min: 1, max: 3600 }, 120),
+        })),
+      ),
+    ),
     peers: r.list("peers", decodePeer, []),
     policies,
     originate: r.list("originate", decodeOriginate, []),
   };
-  const statusSocket = r.has("status")
-    ? r.object("status", (s) => s.string("socket", DEFAULT_STATUS_SOCKET))
-    : (r.raw("status"), DEFAULT_STATUS_SOCKET);
-  const metricsListen = r.has("metrics")
-    ? r.object("metrics", (m) => m.optionalString("listen"))
-    : (r.raw("metrics"), undefined);
+  const statusSocket =
+    r.optional("status", () => r.object("status", (s) => s.string("socket", DEFAULT_STATUS_SOCKET))) ??
+    DEFAULT_STATUS_SOCKET;
+  const metricsListen = r.optional("metrics", () => r.object("metrics", (m) => m.optionalString("listen")));
   const logLevel = r.oneOf("logLevel", ["fatal", "error", "warn", "info", "debug", "trace"] as const, "info");
   r.done();
   // Cross-field rules, with the field that breaks them.

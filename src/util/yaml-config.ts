@@ -129,6 +129,12 @@ export class FieldReader {
     return this.obj[key];
   }
 
+  /** `read()` when the key is present, else undefined; either way the key counts as known. */
+  optional<T>(key: string, read: () => T): T | undefined {
+    this.seen.add(key);
+    return this.has(key) ? read() : undefined;
+  }
+
   string(key: string): string;
   string(key: string, fallback: string): string;
   string(key: string, fallback?: string): string {
