@@ -6,7 +6,7 @@
  * -9 in the middle of a stream of writes: every acknowledged write is there after a restart.
  */
 import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { main as tabbyctl } from "../../../src/cli/tabbyctl.js";
 import { run } from "../../harness/exec.js";
@@ -33,7 +33,8 @@ spec:
 async function k(kubeconfig: string, args: string[], input?: string) {
   return run(kubectl!, args, {
     allowFailure: true,
-    env: { ...process.env, KUBECONFIG: kubeconfig },
+    // Discovery cache in the test's temp dir, not the user's ~/.kube.
+    env: { ...process.env, KUBECONFIG: kubeconfig, KUBECACHEDIR: join(dirname(kubeconfig), "kube-cache") },
     ...(input !== undefined ? { input } : {}),
   });
 }
