@@ -4,8 +4,9 @@
  * update-groups; issue #5 "peers with the same export policy share their encoded updates"). A group's
  * Adj-RIB-Out lives in its slot of each prefix entry (Dest.out), not in a map of its own. Best-path
  * changes are queued per attribute set and flushed as packed UPDATEs: withdrawals first, then one run
- * of messages per distinct attribute set. A member that comes up later gets the table in full, then
- * End-of-RIB (RFC 4724).
+ * of messages per distinct attribute set. A route is never sent back to the member it came from (as
+ * BIRD and GoBGP do): that member gets its own encoding of the batch, everyone else shares one.
+ * A member that comes up later gets the table in full, then End-of-RIB (RFC 4724).
  */
 import type { AttrContext } from "../codec/attributes.js";
 import { AttrType } from "../codec/constants.js";
@@ -17,12 +18,12 @@ import type { PathAttrs } from "./path-attrs.js";
 import { type Family, keysToPrefixList, type PrefixKey } from "./prefix-key.js";
 
 export interface GroupMember {
+  /** The member's PeerRef id: routes whose best path it sent us are not sent back to it. */
+  readonly peerId: number;
   /** Writes encoded messages to the member's session. */
   send(messages: readonly Uint8Array[]): void;
   /** Families negotiated with this member. */
   readonly families: ReadonlySet<Family>;
-  /** Counts what was advertised, for status. */
-  advertised: Record<Family, number>;
 }
 
 export interface GroupEncoding {
@@ -134,37 +135,68 @@ export class UpdateGroup {
       const p = this.pending[f];
       if (p.withdraw.length === 0 && p.announce.size === 0) continue;
       this.pending[f] = { announce: new Map(), withdraw: [] };
-      const msgs: Uint8Array[] = [];
-      if (p.withdraw.length > 0) {
-        // A prefix announced again later in the same batch is not also withdrawn.
-        const gone = p.withdraw.filter((d) => this.getOut(d) === undefined);
-        if (gone.length > 0) {
-          msgs.push(
-            ...packWithdrawals(
-              keysToPrefixList(
-                f,
-                gone.map((d) => d.key),
-              ),
-              this.encoding.ctx,
-              { maxMessageLen: this.encoding.ctx.maxMessageLen },
-            ),
-          );
-        }
-        for (const d of gone) this.rib.prune(f, d);
-      }
+      // What is really to be sent: withdrawn prefixes not announced again since, and announcements
+      // still current.
+      const gone = p.withdraw.filter((d) => this.getOut(d) === undefined);
+      const live: [PathAttrs, Dest[]][] = [];
       for (const [attrs, dests] of p.announce) {
-        const keys: PrefixKey[] = [];
-        for (const d of dests) if (this.getOut(d) === attrs) keys.push(d.key);
-        if (keys.length > 0) msgs.push(...this.announce(f, attrs, keys));
+        const cur = dests.filter((d) => this.getOut(d) === attrs);
+        if (cur.length > 0) live.push([attrs, cur]);
       }
-      if (msgs.length === 0) continue;
+      const sources = new Set<number>();
+      for (const [, dests] of live) for (const d of dests) if (d.best) sources.add(d.best.peer.id);
+      let shared: Uint8Array[] | undefined;
       for (const m of this.members) {
-        if (m.families.has(f)) {
-          m.send(msgs);
-          m.advertised[f] = this.advertisedN[f];
+        if (!m.families.has(f)) continue;
+        let msgs: Uint8Array[];
+        if (sources.has(m.peerId)) {
+          msgs = this.encodeBatch(f, gone, live, m.peerId);
+        } else {
+          shared ??= this.encodeBatch(f, gone, live, undefined);
+          msgs = shared;
         }
+        if (msgs.length > 0) m.send(msgs);
       }
+      for (const d of gone) this.rib.prune(f, d);
     }
+  }
+
+  /** Withdrawals, then announcements; for `exclude`, its own routes become withdrawals instead. */
+  private encodeBatch(
+    f: Family,
+    gone: readonly Dest[],
+    live: readonly [PathAttrs, Dest[]][],
+    exclude: number | undefined,
+  ): Uint8Array[] {
+    const withdraw: PrefixKey[] = gone.map((d) => d.key);
+    const announce: [PathAttrs, PrefixKey[]][] = [];
+    for (const [attrs, dests] of live) {
+      const keys: PrefixKey[] = [];
+      for (const d of dests) {
+        if (exclude !== undefined && d.best?.peer.id === exclude) withdraw.push(d.key);
+        else keys.push(d.key);
+      }
+      if (keys.length > 0) announce.push([attrs, keys]);
+    }
+    const msgs: Uint8Array[] = [];
+    if (withdraw.length > 0) {
+      msgs.push(
+        ...packWithdrawals(keysToPrefixList(f, withdraw), this.encoding.ctx, {
+          maxMessageLen: this.encoding.ctx.maxMessageLen,
+        }),
+      );
+    }
+    for (const [attrs, keys] of announce) msgs.push(...this.announce(f, attrs, keys));
+    return msgs;
+  }
+
+  /** How many prefixes this member has from us (the group's table less its own routes). */
+  advertisedTo(m: GroupMember, family: Family, sourcedByMember: boolean): number {
+    if (!sourcedByMember) return this.advertisedN[family];
+    let n = 0;
+    for (const d of this.rib.allDests(family))
+      if (this.getOut(d) !== undefined && d.best?.peer.id !== m.peerId) n++;
+    return n;
   }
 
   private announce(f: Family, attrs: PathAttrs, keys: PrefixKey[]): Uint8Array[] {
@@ -182,12 +214,12 @@ export class UpdateGroup {
     );
   }
 
-  /** The group's whole table for one family, packed. */
-  private dump(family: Family): Uint8Array[] {
+  /** The group's whole table for one family, packed (without `exclude`'s own routes). */
+  private dump(family: Family, exclude: number): Uint8Array[] {
     const byAttrs = new Map<PathAttrs, PrefixKey[]>();
     for (const d of this.rib.allDests(family)) {
       const a = this.getOut(d);
-      if (a === undefined) continue;
+      if (a === undefined || d.best?.peer.id === exclude) continue;
       const l = byAttrs.get(a);
       if (l === undefined) byAttrs.set(a, [d.key]);
       else l.push(d.key);
@@ -219,15 +251,14 @@ export class UpdateGroup {
     this.members.add(m);
     for (const f of FAMILIES) {
       if (!m.families.has(f)) continue;
-      m.send([...this.dump(f), encodeEndOfRib(f === "ipv4" ? 1 : 2)]);
-      m.advertised[f] = this.advertisedN[f];
+      m.send([...this.dump(f, m.peerId), encodeEndOfRib(f === "ipv4" ? 1 : 2)]);
     }
   }
 
   /** The whole table again, for a ROUTE-REFRESH from one member. */
-  resend(family: Family): Uint8Array[] {
+  resend(m: GroupMember, family: Family): Uint8Array[] {
     this.flush();
-    return this.dump(family);
+    return this.dump(family, m.peerId);
   }
 
   /** Removes a member; the last one out clears the group's slot in every prefix entry. */

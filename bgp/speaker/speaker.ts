@@ -380,9 +380,9 @@ export class Speaker {
       this.groups.set(key, g);
     }
     const member: GroupMember = {
+      peerId: peer.ref.id,
       send: (msgs) => peer.session.sendRaw(msgs),
       families: n.families,
-      advertised: { ipv4: 0, ipv6: 0 },
     };
     peer.group = g;
     peer.member = member;
@@ -597,7 +597,7 @@ export class Speaker {
     if (r.subtype === 0) {
       // RFC 2918: send the whole table again; RFC 7313: framed by BoRR and EoRR.
       if (peer.group === undefined || peer.member === undefined) return;
-      const body = peer.group.resend(f);
+      const body = peer.group.resend(peer.member, f);
       const enhanced = n.enhancedRouteRefresh;
       const rr = (subtype: number) => encodeRR(r.afi, subtype);
       peer.session.sendRaw(enhanced ? [rr(1), ...body, rr(2)] : body);
@@ -708,11 +708,11 @@ export class Speaker {
       const n = p.session.negotiated;
       const counts = (f: Family): PrefixCounts => {
         const accepted = this.rib.countOf(p.ref, f);
-        return {
-          received: accepted + p.rejected[f].size,
-          accepted,
-          advertised: p.member?.advertised[f] ?? 0,
-        };
+        const advertised =
+          p.group && p.member && p.negotiated?.families.has(f)
+            ? p.group.advertisedTo(p.member, f, accepted > 0)
+            : 0;
+        return { received: accepted + p.rejected[f].size, accepted, advertised };
       };
       const stale = this.rib.staleCountOf(p.ref);
       return {

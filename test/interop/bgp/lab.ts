@@ -7,7 +7,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import type { SpeakerConfig } from "../../../bgp/speaker/config.js";
-import { Speaker } from "../../../bgp/speaker/speaker.js";
+import { type RibPath, Speaker } from "../../../bgp/speaker/speaker.js";
 import { systemClock } from "../../../src/util/clock.js";
 import { makeTempDir } from "../../harness/naming.js";
 import { connectVeth, Netns, type NsProcess } from "../../harness/netns.js";
@@ -49,7 +49,8 @@ export async function waitTabbyRoute(
   return eventually(
     () => {
       const best = s.ribEntries(family, prefix).find((p) => p.best);
-      if (opts.gone) return best === undefined ? { gone: true } : undefined;
+      // With `gone`, any truthy value ends the wait; the caller ignores it.
+      if (opts.gone) return best === undefined ? ({ gone: true } as unknown as RibPath) : undefined;
       return best;
     },
     { what: `tabby to ${opts.gone ? "lose" : "have"} ${prefix}`, timeoutMs: opts.timeoutMs ?? 30_000 },
