@@ -8,7 +8,7 @@ import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
 import { describe, it } from "vitest";
 
-export type Requirement = "root" | "iproute2" | "bird" | "frr" | "gobgp" | "etcd" | "ping" | "tshark" | "nft" | "tcpdump";
+export type Requirement = "root" | "iproute2" | "bird" | "frr" | "gobgp" | "etcd" | "ping" | "tshark" | "nft" | "tcpdump" | "kubectl";
 
 /** Executables each requirement stands for (absolute, or looked up on PATH). */
 const BINARIES: Record<Exclude<Requirement, "root">, readonly string[]> = {
@@ -21,6 +21,7 @@ const BINARIES: Record<Exclude<Requirement, "root">, readonly string[]> = {
   tshark: ["tshark"],
   nft: ["nft"],
   tcpdump: ["tcpdump"],
+  kubectl: ["kubectl"],
 };
 
 export function findExecutable(name: string): string | undefined {
