@@ -18,10 +18,19 @@ import {
   releaseBlockAffinity,
 } from "./claim.js";
 import { parseTime } from "./clock.js";
-import { cachedBlock, type IpamContext, isRace, readAffinity, refreshBlock, writeBlock } from "./context.js";
+import {
+  backoff,
+  cachedBlock,
+  type IpamContext,
+  isRace,
+  readAffinity,
+  refreshBlock,
+  writeBlock,
+} from "./context.js";
 import { IpamError } from "./errors.js";
 import { type Family, formatAddr, formatCidr, nthAddr, parseCidr } from "./ip.js";
 import {
+  type AffinitySpec,
   type AllowedUse,
   affinityHost,
   type BlockSpec,
@@ -116,6 +125,7 @@ async function assignFrom(
       });
     } catch (e) {
       if (!isRace(e)) throw e;
+      await backoff(ctx, i + 1);
       vb = await refreshBlock(ctx, vb.spec.cidr, e);
       continue;
     }
@@ -161,7 +171,9 @@ async function hinted(
 }
 
 interface ClaimState {
-  remainingAffine: string[];
+  remainingAffine: Versioned<AffinitySpec>[];
+  /** The blocks as listed once, to pass over affine blocks that are full without reading each. */
+  listed?: Map<string, BlockInfo>;
   owned: number;
   readonly cap: number;
 }
@@ -170,7 +182,11 @@ interface ClaimState {
  * The node's affine blocks in the usable pools, after releasing (if empty) those in pools that no longer
  * select the node (prepareAffinityBlocksForHost).
  */
-async function affineBlocks(ctx: IpamContext, env: AssignEnv, req: FamilyRequest): Promise<string[]> {
+async function affineBlocks(
+  ctx: IpamContext,
+  env: AssignEnv,
+  req: FamilyRequest,
+): Promise<Versioned<AffinitySpec>[]> {
   const all = (await ctx.store.list("BlockAffinity", { node: req.node })).filter(
     (a) =>
       !a.spec.deleted &&
@@ -178,11 +194,11 @@ async function affineBlocks(ctx: IpamContext, env: AssignEnv, req: FamilyRequest
       (a.spec.type ?? "host") === "host" &&
       parseCidr(a.spec.cidr)?.family === req.family,
   );
-  const usable: string[] = [];
+  const usable: Versioned<AffinitySpec>[] = [];
   for (const a of all) {
     const cidr = parseCidr(a.spec.cidr)!;
     if (poolOf(env.pools, cidr) !== undefined) {
-      usable.push(a.spec.cidr);
+      usable.push(a);
       continue;
     }
     const pool = poolOf(
@@ -246,9 +262,18 @@ async function findOrClaimBlock(
   req: FamilyRequest,
   state: ClaimState,
 ): Promise<Versioned<BlockSpec> | undefined> {
+  const mine = hostAffinity(req.node);
   while (state.remainingAffine.length > 0) {
-    const cidr = state.remainingAffine.shift()!;
+    const listedAff = state.remainingAffine.shift()!;
+    const cidr = listedAff.spec.cidr;
     if (env.reservations.coversCidr(blockCidr({ cidr }))) continue;
+    if (state.remainingAffine.length > 0 && state.listed === undefined) {
+      state.listed = indexBlocks(await ctx.store.list("IPAMBlock"), env.reservations);
+    }
+    // A confirmed affinity of a block listed as ours and full needs no repair and has no room: next.
+    const seen = state.listed?.get(cidr);
+    const confirmed = listedAff.spec.state === "confirmed" || listedAff.spec.state === "";
+    if (confirmed && seen !== undefined && seen.block.spec.affinity === mine && seen.free === 0) continue;
     for (let i = 0; i < ctx.retries; i++) {
       const aff = await readAffinity(ctx, affinityName(req.node, cidr));
       if (aff === undefined) break;
@@ -258,6 +283,7 @@ async function findOrClaimBlock(
         break;
       } catch (e) {
         if (!isRace(e)) throw e;
+        await backoff(ctx, i + 1);
       }
     }
   }
@@ -288,6 +314,7 @@ async function findOrClaimBlock(
         break;
       } catch (e) {
         if (!isRace(e)) throw e;
+        await backoff(ctx, j + 1);
       }
     }
   }
@@ -331,6 +358,24 @@ export async function assignFamily(
     assigned.push(...(await assignFrom(ctx, env, req, hint, req.num, true)));
     if (assigned.length === 0) ctx.hints.delete(key);
   }
+  // A node that recently found neither room of its own nor a free block borrows where it last did.
+  const borrowHint = ctx.borrowHints.get(key);
+  if (assigned.length < req.num && borrowHint !== undefined && !env.config.strictAffinity) {
+    const cidr = parseCidr(borrowHint.cidr);
+    const fresh = ctx.clock.wallTime() - borrowHint.at < ctx.borrowHintMs;
+    if (fresh && cidr !== undefined && poolOf(env.pools, cidr) !== undefined) {
+      const got = await assignFrom(
+        ctx,
+        env,
+        req,
+        await cachedBlock(ctx, borrowHint.cidr),
+        req.num - assigned.length,
+        false,
+      );
+      assigned.push(...got);
+      if (got.length === 0) ctx.borrowHints.delete(key);
+    } else ctx.borrowHints.delete(key);
+  }
   if (assigned.length < req.num) {
     const state: ClaimState = {
       remainingAffine: await affineBlocks(ctx, env, req),
@@ -359,7 +404,10 @@ export async function assignFamily(
       for (const info of walkExisting(pool, req.node, wall, blocks)) {
         if (assigned.length >= req.num) break;
         if (info.free === 0) continue;
-        assigned.push(...(await assignFrom(ctx, env, req, info.block, req.num - assigned.length, false)));
+        const got = await assignFrom(ctx, env, req, info.block, req.num - assigned.length, false);
+        if (got.length > 0)
+          ctx.borrowHints.set(key, { cidr: info.block.spec.cidr, at: ctx.clock.wallTime() });
+        assigned.push(...got);
       }
     }
   }

@@ -12,6 +12,7 @@
 import { allocationsOf, blockCidr, freeCount, isEmpty, newBlock } from "./block.js";
 import { formatTime } from "./clock.js";
 import {
+  backoff,
   type IpamContext,
   isConflict,
   isExists,
@@ -242,8 +243,8 @@ export async function releaseBlockAffinity(
       await ctx.store.delete("BlockAffinity", name, aff.revision);
       return "released";
     } catch (e) {
-      if (isNotFound(e)) continue;
-      if (!isConflict(e)) throw e;
+      if (!isNotFound(e) && !isConflict(e)) throw e;
+      await backoff(ctx, i + 1);
     }
   }
   throw new IpamError(

@@ -19,7 +19,7 @@ import {
 } from "./block.js";
 import { blockFromAffinity, claimAffineBlock, pendingAffinity, releaseBlockAffinity } from "./claim.js";
 import { type Clock, systemClock } from "./clock.js";
-import { type IpamContext, isRace, readBlock, refreshBlock, writeBlock } from "./context.js";
+import { backoff, type IpamContext, isRace, readBlock, refreshBlock, writeBlock } from "./context.js";
 import { IpamError } from "./errors.js";
 import { type Family, formatAddr, formatCidr, parseAddr } from "./ip.js";
 import {
@@ -53,6 +53,13 @@ export interface IpamOptions {
   readonly clock?: Clock;
   /** Attempts per compare-and-swap loop; default 100 (Calico's datastoreRetries). */
   readonly retries?: number;
+  /** Base of the randomised backoff after a lost CAS, ms; default 2 (0 retries at once). */
+  readonly backoffMs?: number;
+  /**
+   * How long a node that had to borrow keeps borrowing from the same block before it looks for a block
+   * of its own again, ms; default 1000 (0: look every time, as Calico does).
+   */
+  readonly borrowHintMs?: number;
   /** Default 60 s (EmptyBlockMinReclaimAge). */
   readonly emptyBlockMinReclaimAgeMs?: number;
 }
@@ -110,9 +117,12 @@ export class Ipam {
       match: options.match,
       clock: options.clock ?? systemClock,
       retries: options.retries ?? 100,
+      backoffMs: options.backoffMs ?? 2,
       emptyBlockMinReclaimAgeMs: options.emptyBlockMinReclaimAgeMs ?? 60_000,
       blocks: new Map(),
       hints: new Map(),
+      borrowHints: new Map(),
+      borrowHintMs: options.borrowHintMs ?? 1000,
       handles: new Map(),
     };
   }
@@ -283,6 +293,7 @@ export class Ipam {
         return { address, block: cidr, sequenceNumber: vb.spec.sequenceNumber };
       } catch (e) {
         if (!isRace(e)) throw e;
+        await backoff(this.ctx, i + 1);
         vb = await refreshBlock(this.ctx, cidr, e);
       }
     }

@@ -21,14 +21,36 @@ export interface IpamContext {
   readonly clock: Clock;
   /** Attempts per compare-and-swap loop (Calico's datastoreRetries = 100). */
   readonly retries: number;
+  /**
+   * Base of the randomised exponential backoff after a lost CAS (0: retry at once). Without it a writer
+   * that never needs to read first (the fast path) can starve the others on one block.
+   */
+  readonly backoffMs: number;
   /** An empty block claimed longer ago than this may be reclaimed by another node (EmptyBlockMinReclaimAge). */
   readonly emptyBlockMinReclaimAgeMs: number;
   /** Blocks as last read or written by this client, by name. */
   readonly blocks: Map<string, Versioned<BlockSpec>>;
   /** Per node and family, the affine block that last had room (the allocation fast path). */
   readonly hints: Map<string, string>;
+  /**
+   * Per node and family, the block last borrowed from and when (wall ms): while the node has no room of
+   * its own and the pools no free block, it borrows from there again for up to `borrowHintMs` before
+   * looking for affine and free blocks once more.
+   */
+  readonly borrowHints: Map<string, { readonly cidr: string; readonly at: number }>;
+  readonly borrowHintMs: number;
   /** Handles this client last wrote, by name, so a second write needs no read. */
   readonly handles: Map<string, Versioned<HandleSpec>>;
+}
+
+/**
+ * Waits before retry `attempt` (1, 2, ...) of a lost compare-and-swap: a random time up to
+ * backoffMs * 2^(attempt-1), capped at 64 times the base, on the injected clock.
+ */
+export async function backoff(ctx: IpamContext, attempt: number): Promise<void> {
+  if (attempt <= 0 || ctx.backoffMs <= 0) return;
+  const ms = Math.random() * ctx.backoffMs * 2 ** Math.min(attempt - 1, 6);
+  await new Promise<void>((resolve) => ctx.clock.setTimer(ms, resolve));
 }
 
 export const isConflict = (e: unknown): boolean => isBranded(e, "DATASTORE_CONFLICT");
@@ -150,6 +172,7 @@ export async function adjustHandle(
       return;
     } catch (e) {
       if (!isRace(e)) throw e;
+      await backoff(ctx, i + 1);
       current = await readHandle(ctx, handleId);
       if (current === undefined && delta < 0) return; // nothing left to decrement
     }

@@ -17,6 +17,7 @@ import {
 import { releaseBlockAffinity } from "./claim.js";
 import {
   adjustHandle,
+  backoff,
   cachedBlock,
   type IpamContext,
   isRace,
@@ -78,6 +79,7 @@ async function releaseInBlock(
       });
     } catch (e) {
       if (!isRace(e)) throw e;
+      await backoff(ctx, i + 1);
       vb = await refreshBlock(ctx, cidr, e);
       continue;
     }
@@ -172,8 +174,9 @@ export async function releaseHandle(ctx: IpamContext, handleId: string): Promise
   for (const cidr of Object.keys(handle.spec.block)) {
     released.push(...(await releaseHandleInBlock(ctx, id, cidr)));
   }
-  // What is left of the handle names blocks that no longer hold its addresses: drop it.
-  const rest = await readHandle(ctx, id);
+  // What is left of the handle names blocks that no longer hold its addresses: drop it. (When our own
+  // writes deleted it, the cache says so and there is nothing to read.)
+  const rest = ctx.handles.has(handleName(id)) ? await readHandle(ctx, id) : undefined;
   if (rest !== undefined && allGone(rest.spec.block)) {
     await ctx.store.delete("IPAMHandle", rest.name, rest.revision).catch((e) => {
       if (!isRace(e)) throw e;
@@ -188,7 +191,7 @@ function allGone(counts: Record<string, number>): boolean {
 }
 
 async function releaseHandleInBlock(ctx: IpamContext, id: string, cidr: string): Promise<string[]> {
-  let vb = await readBlock(ctx, cidr);
+  let vb = await cachedBlock(ctx, cidr);
   for (let i = 0; i < ctx.retries; i++) {
     if (vb === undefined) {
       await dropBlockFromHandle(ctx, id, cidr);
@@ -204,6 +207,7 @@ async function releaseHandleInBlock(ctx: IpamContext, id: string, cidr: string):
       await writeBlock(ctx, { from: vb, to, handle: { id, delta: -r.released.length } });
     } catch (e) {
       if (!isRace(e)) throw e;
+      await backoff(ctx, i + 1);
       vb = await refreshBlock(ctx, cidr, e);
       continue;
     }

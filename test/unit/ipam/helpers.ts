@@ -40,7 +40,9 @@ export function world(
   inputs.poolList = pools;
   for (const [n, labels] of Object.entries(nodes)) inputs.nodes.set(n, labels);
   const clock = new FakeClock();
-  const client = (extra: Partial<IpamOptions> = {}) => new Ipam({ store, inputs, match, clock, ...extra });
+  // The fake clock does not move by itself: retry lost CAS at once.
+  const client = (extra: Partial<IpamOptions> = {}) =>
+    new Ipam({ store, inputs, match, clock, backoffMs: 0, ...extra });
   return { store, inputs, clock, ipam: client(), client };
 }
 
