@@ -7,6 +7,7 @@
  * shortest CLUSTER_LIST, lowest peer address. IGP cost is not used (next hops are on-link or resolved
  * by the dataplane). Pure.
  */
+import { parseIp } from "../codec/ip.js";
 import type { PathAttrs } from "./path-attrs.js";
 
 export interface Candidate {
@@ -30,16 +31,13 @@ function ipv4Number(s: string): number {
 
 /** Compares addresses of either family as text of fixed width, so that lower means lower. */
 function addressRank(a: string): string {
-  if (a.includes(":")) {
-    const b = Buffer.alloc(16);
-    const parts = a.split("::");
-    const head = parts[0] ? parts[0].split(":") : [];
-    const tail = parts.length > 1 && parts[1] ? parts[1].split(":") : [];
-    const words = [...head, ...new Array(8 - head.length - tail.length).fill("0"), ...tail];
-    words.forEach((w, i) => b.writeUInt16BE(Number.parseInt(w || "0", 16), i * 2));
-    return `6${b.toString("hex")}`;
+  if (a === "") return "0";
+  try {
+    const bytes = parseIp(a);
+    return `${bytes.length === 4 ? 4 : 6}${Buffer.from(bytes).toString("hex")}`;
+  } catch {
+    return `9${a}`;
   }
-  return `4${ipv4Number(a).toString(16).padStart(8, "0")}`;
 }
 
 function keepMin<T>(list: T[], value: (x: T) => number): T[] {

@@ -8,7 +8,18 @@ import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
 import { describe, it } from "vitest";
 
-export type Requirement = "root" | "iproute2" | "bird" | "frr" | "gobgp" | "etcd" | "ping" | "tshark" | "nft" | "tcpdump" | "kubectl";
+export type Requirement =
+  | "root"
+  | "iproute2"
+  | "bird"
+  | "frr"
+  | "gobgp"
+  | "etcd"
+  | "ping"
+  | "tshark"
+  | "nft"
+  | "tcpdump"
+  | "kubectl";
 
 /** Executables each requirement stands for (absolute, or looked up on PATH). */
 const BINARIES: Record<Exclude<Requirement, "root">, readonly string[]> = {
