@@ -8,6 +8,7 @@ import { EmbeddedDatastore } from "../../src/datastore/embedded.js";
 import { openIpam } from "../../src/ipam/open.js";
 import {
   ALLOCATORS_PER_NODE,
+  listAll,
   NODES,
   PER_ALLOCATOR,
   releaseAll,
@@ -32,9 +33,9 @@ describe("ipam race on the embedded store", () => {
     const reports = await Promise.all(
       allocators.map((a) => runAllocator(a.ipam, a.node, a.name, PER_ALLOCATOR)),
     );
-    await verifyAssigned(ds, reports);
+    await verifyAssigned(listAll(ds), reports);
     await Promise.all(allocators.map((a, i) => releaseAll(a.ipam, reports[i]!.taken)));
     await releaseSeed(ds);
-    await verifyEmpty(ds);
+    await verifyEmpty(listAll(ds));
   }, 600_000);
 });

@@ -10,6 +10,7 @@ import { expect } from "vitest";
 import { allocationsOf } from "../../ipam/block.js";
 import type { Ipam } from "../../ipam/client.js";
 import type { BlockSpec, HandleSpec } from "../../ipam/model.js";
+import type { Resource } from "../../src/api/meta.js";
 import type { Datastore } from "../../src/datastore/types.js";
 import { openIpam } from "../../src/ipam/open.js";
 import { nodeResource, poolResource } from "../unit/ipam/resources.js";
@@ -82,8 +83,15 @@ export async function releaseAll(ipam: Ipam, taken: readonly Taken[]): Promise<v
   }
 }
 
+/** Lists every object of a kind (the etcd run pages through 10,000 handles: etcd3's replies stop at 4 MB). */
+export type Lister = (kind: string) => Promise<Resource[]>;
+
+export const listAll =
+  (ds: Datastore): Lister =>
+  async (kind) => [...(await ds.list(kind)).items];
+
 /** After the assignment phase: uniqueness, the handles' records, and that borrowing happened. */
-export async function verifyAssigned(ds: Datastore, reports: readonly AllocatorReport[]): Promise<void> {
+export async function verifyAssigned(list: Lister, reports: readonly AllocatorReport[]): Promise<void> {
   const all = reports.flatMap((r) => r.taken);
   expect(all).toHaveLength(TOTAL);
   const byAddress = new Map<string, string>();
@@ -92,7 +100,7 @@ export async function verifyAssigned(ds: Datastore, reports: readonly AllocatorR
     if (other !== undefined) throw new Error(`${t.address} handed out twice: to ${other} and ${t.handle}`);
     byAddress.set(t.address, t.handle);
   }
-  const blocks = (await ds.list("IPAMBlock")).items.map((r) => r.spec as BlockSpec);
+  const blocks = (await list("IPAMBlock")).map((r) => r.spec as BlockSpec);
   expect(blocks).toHaveLength(40); // every block of both pools claimed
   const inBlocks = new Map<string, string>();
   for (const b of blocks) for (const a of allocationsOf(b)) inBlocks.set(a.address, a.handle ?? "");
@@ -101,7 +109,7 @@ export async function verifyAssigned(ds: Datastore, reports: readonly AllocatorR
   expect(inBlocks.size).toBe(TOTAL + 8);
   for (const [address, handle] of byAddress) expect(inBlocks.get(address), address).toBe(handle);
   const handles = new Map(
-    (await ds.list("IPAMHandle")).items.map((r) => [(r.spec as HandleSpec).handleID, r.spec as HandleSpec]),
+    (await list("IPAMHandle")).map((r) => [(r.spec as HandleSpec).handleID, r.spec as HandleSpec]),
   );
   expect(handles.size).toBe(TOTAL + 8);
   for (const t of all) expect(handles.get(t.handle)?.block, t.handle).toEqual({ [t.block]: 1 });
@@ -110,14 +118,14 @@ export async function verifyAssigned(ds: Datastore, reports: readonly AllocatorR
 }
 
 /** After the release phase: no allocation, no affinity, no handle left. */
-export async function verifyEmpty(ds: Datastore): Promise<void> {
-  const leftover = (await ds.list("IPAMBlock")).items.flatMap((r) =>
+export async function verifyEmpty(list: Lister): Promise<void> {
+  const leftover = (await list("IPAMBlock")).flatMap((r) =>
     allocationsOf(r.spec as BlockSpec).map((a) => `${a.address} (${a.handle})`),
   );
   expect(leftover).toEqual([]);
-  expect((await ds.list("BlockAffinity")).items.map((r) => r.metadata.name)).toEqual([]);
-  expect((await ds.list("IPAMHandle")).items.map((r) => r.metadata.name)).toEqual([]);
-  expect((await ds.list("IPAMBlock")).items.map((r) => r.metadata.name)).toEqual([]);
+  expect((await list("BlockAffinity")).map((r) => r.metadata.name)).toEqual([]);
+  expect((await list("IPAMHandle")).map((r) => r.metadata.name)).toEqual([]);
+  expect((await list("IPAMBlock")).map((r) => r.metadata.name)).toEqual([]);
 }
 
 /** The fifth node lets its 8 addresses go too. */
