@@ -5,6 +5,7 @@
  * ordering of handle and block writes; `beforeWrite` lets a test fail or delay a chosen write (a crash
  * between two steps of a claim). Pure data in, promises out; no I/O.
  */
+import { formatTime } from "./clock.js";
 import { StoreError } from "./errors.js";
 import type { IpamConfigSpec, Pool } from "./model.js";
 import type {
@@ -23,6 +24,8 @@ type Any = Versioned<KindSpecs[IpamKind]>;
 export interface MemoryStoreOptions {
   /** Offer `commit` (default true). */
   readonly atomic?: boolean;
+  /** Stamps `createdAt` (default: the epoch, so everything looks old to grace periods). */
+  readonly wallTime?: () => number;
   /** Called before each write is applied; throw to make it fail. */
   readonly beforeWrite?: (w: StoreWrite) => void | Promise<void>;
 }
@@ -93,7 +96,7 @@ export class MemoryStore implements IpamStore {
       spec: structuredClone(spec),
       revision: String(++this.revision),
       ...(labels ? { labels } : {}),
-      createdAt: "2026-01-01T00:00:00Z",
+      createdAt: formatTime(this.options.wallTime?.() ?? 0),
     };
     this.objects.set(this.key(kind, name), v);
     return structuredClone(v) as Versioned<KindSpecs[K]>;
@@ -116,7 +119,7 @@ export class MemoryStore implements IpamStore {
           spec: structuredClone(w.spec),
           revision: String(++rev),
           ...(w.labels ? { labels: { ...w.labels } } : {}),
-          createdAt: new Date(0).toISOString(),
+          createdAt: formatTime(this.options.wallTime?.() ?? 0),
         };
         next.set(k, v);
         out.push(structuredClone(v));

@@ -35,11 +35,11 @@ export function world(
   nodes: Record<string, Record<string, string>> = { n1: {}, n2: {} },
   storeOptions: MemoryStoreOptions = {},
 ): World {
-  const store = new MemoryStore(storeOptions);
+  const clock = new FakeClock();
+  const store = new MemoryStore({ wallTime: () => clock.wallTime(), ...storeOptions });
   const inputs = new MemoryInputs();
   inputs.poolList = pools;
   for (const [n, labels] of Object.entries(nodes)) inputs.nodes.set(n, labels);
-  const clock = new FakeClock();
   // The fake clock does not move by itself: retry lost CAS at once.
   const client = (extra: Partial<IpamOptions> = {}) =>
     new Ipam({ store, inputs, match, clock, backoffMs: 0, ...extra });
