@@ -5,6 +5,7 @@
  * the others print the usage and say which issue brings them (see README).
  */
 import { parseCtlArgs } from "./ctl/args.js";
+import { runIpam } from "./ctl/ipam-commands.js";
 import { type CtlDeps, processDeps, runGet, runWrite } from "./ctl/resource-commands.js";
 import { type CliIo, runMain } from "./io.js";
 import { type CommandSpec, dispatchPending, renderUsage } from "./usage.js";
@@ -23,9 +24,9 @@ export const tabbyctlCommands: readonly CommandSpec[] = [
   { name: "replace -f FILE", summary: "replace existing resources" },
   { name: "get KIND [NAME...]", summary: "list or show resources (-o ps|wide|yaml|json, -n NS, -A)" },
   { name: "delete KIND NAME...", summary: "delete resources, or those in -f FILE (--skip-not-exists)" },
-  { name: "ipam show", summary: "IP pool usage and blocks", pending: "issue #9" },
-  { name: "ipam check", summary: "find (and --fix) leaked addresses and blocks", pending: "issue #9" },
-  { name: "ipam release --ip=ADDR", summary: "release one address", pending: "issue #9" },
+  { name: "ipam show", summary: "IP pool usage and blocks (--ip=ADDR, --show-blocks, --show-borrowed)" },
+  { name: "ipam check", summary: "find (and --fix) leaked addresses and blocks" },
+  { name: "ipam release --ip=ADDR", summary: "release one address" },
 ];
 
 const usage = renderUsage(
@@ -46,6 +47,7 @@ export function main(
   deps: CtlDeps = processDeps,
 ): number | Promise<number> {
   const command = argv[0];
+  if (command === "ipam") return runIpam(argv.slice(1), io, deps);
   if (command !== undefined && (WRITE_ACTIONS.has(command) || command === "get")) {
     const args = parseCtlArgs(argv);
     if ("error" in args) {
