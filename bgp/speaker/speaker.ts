@@ -10,32 +10,25 @@
 
 import type { Socket } from "node:net";
 import { networkInterfaces } from "node:os";
-import { formatAsPath } from "../codec/as-path.js";
 import type { PathAttribute } from "../codec/attributes.js";
-import { communityToString } from "../codec/json.js";
 import { type PrefixList, prefixListFromStrings } from "../codec/prefix-list.js";
-import type { RouteRefreshMessage } from "../codec/route-refresh.js";
+import { encodeRouteRefresh, type RouteRefreshMessage } from "../codec/route-refresh.js";
 import { reconcileAs4 } from "../codec/transit.js";
 import { endOfRibFamily, type UpdateMessage } from "../codec/update.js";
 import { ACCEPT_ALL, applySet, type CompiledPolicy, compilePolicy, REJECT_ALL } from "../policy/policy.js";
 import type { ExportTarget } from "../rib/export.js";
 import { type Dest, LocRib, type Path, type PeerRef } from "../rib/loc-rib.js";
 import { AttrTable, buildPathAttrs, type PathAttrs } from "../rib/path-attrs.js";
-import { type Family, keyFromString, keyOf, keyToString, type PrefixKey } from "../rib/prefix-key.js";
+import { type Family, keyFromString, keyOf, type PrefixKey } from "../rib/prefix-key.js";
 import { type GroupMember, UpdateGroup } from "../rib/update-group.js";
-import { FSM_DEFAULTS } from "../session/fsm.js";
-import { buildOpen, FAMILIES, type Negotiated } from "../session/negotiate.js";
+import { FAMILIES, type Negotiated } from "../session/negotiate.js";
 import { type Clock, describeDown, Session, type SessionTransport } from "../session/session.js";
-import type { ConnectOptions } from "../transport/connect.js";
 import { connectTcp } from "../transport/connect.js";
 import { TcpListener } from "../transport/listener.js";
 import { setMinTtl, setTtl } from "../transport/socket-options.js";
-import {
-  DEFAULT_HOLD_TIME_SEC,
-  type OriginateConfig,
-  type PeerConfig,
-  type SpeakerConfig,
-} from "./config.js";
+import type { OriginateConfig, PeerConfig, SpeakerConfig } from "./config.js";
+import { sessionConfig } from "./peer-session.js";
+import { type PeerStatus, type PrefixCounts, type RibPath, toRibPath } from "./views.js";
 
 export interface SpeakerDeps {
   readonly clock: Clock;
@@ -44,52 +37,6 @@ export interface SpeakerDeps {
   readonly netnsPath?: string;
   /** Called for notable events (session up/down, config warnings), for the caller's logger. */
   readonly log?: (level: "info" | "warn" | "error", msg: string, fields: Record<string, unknown>) => void;
-}
-
-export interface PrefixCounts {
-  received: number;
-  accepted: number;
-  advertised: number;
-}
-
-export interface PeerStatus {
-  readonly name: string;
-  readonly address: string;
-  readonly asn: number;
-  readonly type: "ibgp" | "ebgp";
-  readonly state: string;
-  /** Wall-clock ms of the last state change. */
-  readonly since: number;
-  readonly routerId?: string;
-  readonly hostname?: string;
-  readonly holdTimeSec?: number;
-  readonly keepaliveSec?: number;
-  readonly families: Family[];
-  readonly prefixes: Record<Family, PrefixCounts>;
-  readonly stale: number;
-  readonly lastError?: string;
-  readonly messages: { sent: Record<string, number>; received: Record<string, number> };
-  readonly flaps: number;
-  readonly passive: boolean;
-  readonly routeReflectorClient: boolean;
-}
-
-export interface RibPath {
-  readonly prefix: string;
-  readonly best: boolean;
-  readonly from: string;
-  readonly fromName: string;
-  readonly nextHop: string;
-  readonly asPath: string;
-  readonly origin: "igp" | "egp" | "incomplete";
-  readonly med?: number;
-  readonly localPref?: number;
-  readonly communities: string[];
-  readonly largeCommunities: string[];
-  readonly originatorId?: string;
-  readonly clusterList: string[];
-  readonly stale: boolean;
-  readonly pathId?: number;
 }
 
 export type BestChange = (family: Family, key: PrefixKey, best: Path | undefined) => void;
@@ -112,7 +59,6 @@ interface Peer {
 }
 
 const LOCAL_ID = 0;
-const ORIGIN_NAMES = ["igp", "egp", "incomplete"] as const;
 const brand: unique symbol = Symbol.for("tabby.error") as never;
 
 export class SpeakerError extends Error {
@@ -219,39 +165,7 @@ export class Speaker {
         { peer: cfg.address },
       );
     }
-    const families = cfg.families ?? FAMILIES;
-    const gr = this.cfg.gracefulRestart;
-    const localOpen = buildOpen({
-      localAs: this.cfg.asn,
-      routerId: this.cfg.routerId,
-      holdTimeSec: cfg.holdTimeSec ?? this.cfg.holdTimeSec ?? DEFAULT_HOLD_TIME_SEC,
-      families,
-      ...(cfg.addPathReceive ? { addPath: Object.fromEntries(families.map((f) => [f, "receive"])) } : {}),
-      ...(gr !== undefined && cfg.gracefulRestart !== false
-        ? {
-            gracefulRestart: {
-              restartTimeSec: gr.restartTimeSec,
-              restarting: false,
-              forwardingPreserved: true,
-            },
-          }
-        : {}),
-      extendedMessage: true,
-      extendedNextHop: true,
-      ...(this.cfg.hostname !== undefined ? { hostname: this.cfg.hostname } : {}),
-    });
-    const ttl = cfg.ttlSecurityHops !== undefined ? 255 : (cfg.ttl ?? (ebgp ? 1 : 64));
-    const connect: ConnectOptions = {
-      host: cfg.address,
-      port: cfg.port ?? 179,
-      ...(cfg.localAddress !== undefined ? { localAddress: cfg.localAddress } : {}),
-      ...(cfg.password !== undefined ? { md5Key: cfg.password } : {}),
-      ttl,
-      ...(cfg.ttlSecurityHops !== undefined ? { minTtl: 256 - cfg.ttlSecurityHops } : {}),
-      timeoutMs: 30_000,
-      ...(this.deps.netnsPath !== undefined ? { netnsPath: this.deps.netnsPath } : {}),
-    };
-    const idle = this.cfg.idleHoldSec;
+    const { fsm, connect } = sessionConfig(this.cfg, cfg, this.deps.netnsPath);
     const peer: Peer = {
       cfg,
       ref,
@@ -268,21 +182,7 @@ export class Speaker {
       session: undefined as unknown as Session,
     };
     (peer as { session: Session }).session = new Session({
-      fsm: {
-        localOpen,
-        expect: {
-          peerAs: cfg.asn,
-          localAs: this.cfg.asn,
-          routerId: this.cfg.routerId,
-          ...(cfg.keepaliveSec !== undefined ? { keepaliveSec: cfg.keepaliveSec } : {}),
-        },
-        passive: cfg.passive === true,
-        connectRetryMs:
-          (cfg.connectRetrySec ?? this.cfg.connectRetrySec ?? FSM_DEFAULTS.connectRetryMs / 1000) * 1000,
-        idleHoldInitialMs: (idle?.initial ?? FSM_DEFAULTS.idleHoldInitialMs / 1000) * 1000,
-        idleHoldMaxMs: (idle?.max ?? FSM_DEFAULTS.idleHoldMaxMs / 1000) * 1000,
-        stableMs: FSM_DEFAULTS.stableMs,
-      },
+      fsm,
       connect,
       localRouterId: this.cfg.routerId,
       clock: this.deps.clock,
@@ -599,7 +499,7 @@ export class Speaker {
       if (peer.group === undefined || peer.member === undefined) return;
       const body = peer.group.resend(peer.member, f);
       const enhanced = n.enhancedRouteRefresh;
-      const rr = (subtype: number) => encodeRR(r.afi, subtype);
+      const rr = (subtype: number) => encodeRouteRefresh({ afi: r.afi, safi: 1, subtype });
       peer.session.sendRaw(enhanced ? [rr(1), ...body, rr(2)] : body);
     } else if (r.subtype === 1) {
       this.rib.markStale(peer.ref, [f]);
@@ -762,38 +662,5 @@ export class Speaker {
   }
 }
 
-function encodeRR(afi: number, subtype: number): Uint8Array {
-  const m = new Uint8Array(23).fill(0xff, 0, 16);
-  m[17] = 23;
-  m[18] = 5;
-  m[20] = afi;
-  m[21] = subtype;
-  m[22] = 1;
-  return m;
-}
-
-function toRibPath(p: Path, best: boolean, fromName: string): RibPath {
-  const a = p.attrs;
-  const large: string[] = [];
-  for (let i = 0; i < a.largeCommunities.length; i += 3)
-    large.push(`${a.largeCommunities[i]}:${a.largeCommunities[i + 1]}:${a.largeCommunities[i + 2]}`);
-  return {
-    prefix: keyToString(p.key),
-    best,
-    from: p.peer.type === "local" ? "local" : p.peer.address,
-    fromName,
-    nextHop: a.nextHop === "" ? "self" : a.nextHop,
-    asPath: formatAsPath(a.asPath),
-    origin: ORIGIN_NAMES[a.origin] ?? "incomplete",
-    ...(a.med !== undefined ? { med: a.med } : {}),
-    ...(a.localPref !== undefined ? { localPref: a.localPref } : {}),
-    communities: a.communities.map(communityToString),
-    largeCommunities: large,
-    ...(a.originatorId !== undefined ? { originatorId: a.originatorId } : {}),
-    clusterList: [...a.clusterList],
-    stale: p.stale,
-    ...(p.pathId !== 0 ? { pathId: p.pathId } : {}),
-  };
-}
-
+export type { PeerStatus, PrefixCounts, RibPath };
 export { describeDown, prefixListFromStrings };
