@@ -1,21 +1,31 @@
 /**
- * A worker process of the IPAM race test (race-etcd.test.ts): `ALLOCATORS` allocators for one node, each
- * with its own etcd client, take `COUNT` addresses each; the report goes to stdout as one JSON line; on a
- * `release` line on stdin every allocator releases what it took, and `released` is printed. Arguments:
- * <etcd endpoint> <node> <allocators> <count> <name>.
+ * A worker process of the IPAM race tests (race-etcd.test.ts, race-kubernetes.test.ts): `ALLOCATORS`
+ * allocators for one node, each with its own datastore client, take `COUNT` addresses each; the report
+ * goes to stdout as one JSON line; on a `release` line on stdin every allocator releases what it took,
+ * and `released` is printed. Arguments: <etcdv3|kubernetes> <etcd endpoint | kubeconfig file> <node>
+ * <allocators> <count> <name>.
  */
+import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { EtcdDatastore } from "../../src/datastore/etcd/etcd-datastore.js";
+import { KubernetesDatastore } from "../../src/datastore/kubernetes/kubernetes-datastore.js";
+import type { Datastore } from "../../src/datastore/types.js";
 import { openIpam } from "../../src/ipam/open.js";
 import { type AllocatorReport, releaseAll, runAllocator } from "./race.js";
 
-const [endpoint, node, allocators, count, name] = process.argv.slice(2);
-if (name === undefined) throw new Error("usage: race-worker <endpoint> <node> <allocators> <count> <name>");
+const [backend, target, node, allocators, count, name] = process.argv.slice(2);
+if (name === undefined) {
+  throw new Error(
+    "usage: race-worker <etcdv3|kubernetes> <endpoint|kubeconfig> <node> <allocators> <count> <name>",
+  );
+}
 
-const clients = Array.from(
-  { length: Number(allocators) },
-  () => new EtcdDatastore({ endpoints: [endpoint!] }),
-);
+const kubeconfig = backend === "kubernetes" ? readFileSync(target!, "utf8") : "";
+const client = (): Datastore =>
+  backend === "kubernetes"
+    ? new KubernetesDatastore({ kubeconfigText: kubeconfig })
+    : new EtcdDatastore({ endpoints: [target!] });
+const clients = Array.from({ length: Number(allocators) }, client);
 const ipams = clients.map((ds) => openIpam(ds, { inputsMaxAgeMs: 1000 }));
 const reports: AllocatorReport[] = await Promise.all(
   ipams.map((ipam, i) => runAllocator(ipam, node!, `${name}-${node}-${i}`, Number(count))),
