@@ -80,8 +80,17 @@ const tabbyEntry = existsSync(new URL("../dist/src/cli/tabby.js", import.meta.ur
   ? new URL("../dist/src/cli/tabby.js", import.meta.url)
   : new URL("../src/cli/tabby.ts", import.meta.url);
 
+/** The scope of the run in progress, closed on Ctrl-C so no namespace or daemon outlives the bench. */
+let current: Scope | undefined;
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  process.on(sig, () => {
+    void (current?.close() ?? Promise.resolve()).finally(() => process.exit(130));
+  });
+}
+
 async function runOne(daemon: Daemon, n: number, stream: string): Promise<Result> {
   const scope = new Scope();
+  current = scope;
   try {
     const a = await Netns.create(scope);
     const b = await Netns.create(scope);

@@ -66,8 +66,8 @@ sock.on("data", (chunk: Buffer) => {
       emit({ event: "established" });
       emit({ event: "first-update" });
       sock.write(stream, () => {
+        // IPv4 only: an End-of-RIB for a family the session did not negotiate resets it on GoBGP.
         sock.write(encodeEndOfRib(1));
-        sock.write(encodeEndOfRib(2));
         emit({ event: "sent", bytes: stream.length });
       });
       setInterval(() => sock.write(encodeKeepalive()), 30_000);
