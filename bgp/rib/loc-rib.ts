@@ -41,20 +41,113 @@ export class Path implements Candidate {
   }
 }
 
+/**
+ * One prefix: its paths and best path, and what each update group advertised for it. Sized for the
+ * common case of a full table (one path, one group): the single path and slot 0 are plain fields, arrays
+ * appear only for more; a million of these is most of the RIB's memory.
+ */
 export class Dest {
   best: Path | undefined = undefined;
   /** Queued in the change list. */
   queued = false;
-  /**
-   * What each update group last advertised for this prefix, by group slot (the groups' Adj-RIBs-Out,
-   * kept here so that export needs no per-group map of a million entries).
-   */
-  out: (PathAttrs | undefined)[] | undefined = undefined;
+  private one: Path | undefined;
+  private many: Path[] | undefined = undefined;
+  /** What update group slot 0 advertised (the group's Adj-RIB-Out entry). */
+  private out0: PathAttrs | undefined = undefined;
+  /** Slots 1 and up. */
+  private outMore: (PathAttrs | undefined)[] | undefined = undefined;
+
   constructor(
     readonly key: PrefixKey,
-    /** Created holding its first path, so the array is sized for one (an empty [] grows to 17 slots). */
-    public paths: Path[],
-  ) {}
+    first: Path,
+  ) {
+    this.one = first;
+  }
+
+  get pathCount(): number {
+    return this.many !== undefined ? this.many.length : this.one !== undefined ? 1 : 0;
+  }
+
+  /** Every path. */
+  get paths(): readonly Path[] {
+    return this.many !== undefined ? this.many : this.one !== undefined ? [this.one] : [];
+  }
+
+  indexOf(peer: PeerRef, pathId: number): number {
+    if (this.many === undefined)
+      return this.one !== undefined && this.one.peer === peer && this.one.pathId === pathId ? 0 : -1;
+    const m = this.many;
+    for (let k = 0; k < m.length; k++) if (m[k]!.peer === peer && m[k]!.pathId === pathId) return k;
+    return -1;
+  }
+
+  at(i: number): Path {
+    return this.many !== undefined ? this.many[i]! : this.one!;
+  }
+
+  setAt(i: number, p: Path): void {
+    if (this.many !== undefined) this.many[i] = p;
+    else this.one = p;
+  }
+
+  add(p: Path): void {
+    if (this.many !== undefined) this.many.push(p);
+    else if (this.one === undefined) this.one = p;
+    else {
+      this.many = [this.one, p];
+      this.one = undefined;
+    }
+  }
+
+  removeAt(i: number): void {
+    if (this.many === undefined) {
+      this.one = undefined;
+      return;
+    }
+    this.many.splice(i, 1);
+    if (this.many.length === 1) {
+      this.one = this.many[0];
+      this.many = undefined;
+    }
+  }
+
+  /** Keeps the paths for which `keep` holds; returns how many went. */
+  retain(keep: (p: Path) => boolean): number {
+    const all = this.paths;
+    const kept = all.filter(keep);
+    if (kept.length === all.length) return 0;
+    this.one = kept.length === 1 ? kept[0] : undefined;
+    this.many = kept.length > 1 ? kept : undefined;
+    return all.length - kept.length;
+  }
+
+  /** The best path (RFC 4271 §9.1.2.2), without allocating for a single path. */
+  choose(): Path | undefined {
+    if (this.many === undefined) return this.one;
+    return this.many[selectBest(this.many)];
+  }
+
+  getOut(slot: number): PathAttrs | undefined {
+    return slot === 0 ? this.out0 : this.outMore?.[slot - 1];
+  }
+
+  setOut(slot: number, v: PathAttrs | undefined): void {
+    if (slot === 0) {
+      this.out0 = v;
+      return;
+    }
+    if (this.outMore === undefined) {
+      if (v === undefined) return;
+      this.outMore = new Array<PathAttrs | undefined>(slot).fill(undefined);
+    }
+    while (this.outMore.length < slot) this.outMore.push(undefined);
+    this.outMore[slot - 1] = v;
+  }
+
+  /** Some update group still has this prefix advertised. */
+  advertised(): boolean {
+    return this.out0 !== undefined || (this.outMore?.some((x) => x !== undefined) ?? false);
+  }
 }
 
 interface PeerCounts {
@@ -92,39 +185,26 @@ export class LocRib {
   ): boolean {
     const dests = this.dests[family];
     let dest = dests.get(key);
-    let i = -1;
-    if (dest !== undefined) {
-      const paths = dest.paths;
-      for (let k = 0; k < paths.length; k++) {
-        const p = paths[k]!;
-        if (p.peer === peer && p.pathId === pathId) {
-          i = k;
-          break;
-        }
-      }
-    }
+    const i = dest === undefined ? -1 : dest.indexOf(peer, pathId);
     const c = this.countsOf(peer);
     if (attrs === undefined) {
       if (i < 0) return false;
-      const old = dest!.paths[i]!;
-      this.forget(old, c, family);
-      dest!.paths.splice(i, 1);
+      this.forget(dest!.at(i), c, family);
+      dest!.removeAt(i);
       return this.decide(family, dest!);
     }
     const shared = this.attrTable.intern(attrs);
     this.attrTable.ref(shared);
     const p = new Path(peer, key, pathId, shared, false);
+    c[family]++;
     if (dest === undefined) {
-      dest = new Dest(key, [p]);
+      dest = new Dest(key, p);
       dests.set(key, dest);
-      c[family]++;
     } else if (i >= 0) {
-      this.forget(dest.paths[i]!, c, family);
-      dest.paths[i] = p;
-      c[family]++;
+      this.forget(dest.at(i), c, family);
+      dest.setAt(i, p);
     } else {
-      dest.paths.push(p);
-      c[family]++;
+      dest.add(p);
     }
     return this.decide(family, dest);
   }
@@ -137,16 +217,10 @@ export class LocRib {
 
   private decide(family: Family, dest: Dest): boolean {
     const before = dest.best;
-    const n = dest.paths.length;
-    if (n === 0) {
-      dest.best = undefined;
-      // The entry stays while some group still has it advertised (its withdraw is pending); export
-      // calls `prune` once it is gone everywhere.
-      if (dest.out === undefined || dest.out.every((x) => x === undefined))
-        this.dests[family].delete(dest.key);
-    } else {
-      dest.best = n === 1 ? dest.paths[0] : dest.paths[selectBest(dest.paths)];
-    }
+    dest.best = dest.choose();
+    // A prefix without paths stays while some group still has it advertised (its withdraw is
+    // pending); export calls `prune` once it is gone everywhere.
+    if (dest.best === undefined && !dest.advertised()) this.dests[family].delete(dest.key);
     if (dest.best === before) return false;
     if (!dest.queued) {
       dest.queued = true;
@@ -215,14 +289,13 @@ export class LocRib {
     for (const f of families) {
       if (c[f] === 0) continue;
       for (const d of [...this.dests[f].values()]) {
-        const before = d.paths.length;
-        d.paths = d.paths.filter((p) => {
+        const gone = d.retain((p) => {
           if (p.peer !== peer || (onlyStale && !p.stale)) return true;
           this.forget(p, c, f);
           return false;
         });
-        if (d.paths.length !== before) {
-          n += before - d.paths.length;
+        if (gone > 0) {
+          n += gone;
           this.decide(f, d);
         }
       }
@@ -241,7 +314,7 @@ export class LocRib {
 
   /** Forgets an entry without paths once no group advertises it any more. */
   prune(family: Family, dest: Dest): void {
-    if (dest.paths.length === 0 && (dest.out === undefined || dest.out.every((x) => x === undefined))) {
+    if (dest.pathCount === 0 && !dest.advertised()) {
       if (this.dests[family].get(dest.key) === dest) this.dests[family].delete(dest.key);
     }
   }

@@ -2,7 +2,7 @@
  * Update groups: peers that would be sent the same UPDATEs (same export target and policy, same
  * session encoding) share one Adj-RIB-Out and one encoding, written to every member (FRR's
  * update-groups; issue #5 "peers with the same export policy share their encoded updates"). A group's
- * Adj-RIB-Out lives in its slot of each prefix entry (Dest.out), not in a map of its own. Best-path
+ * Adj-RIB-Out lives in its slot of each prefix entry (Dest.getOut), not in a map of its own. Best-path
  * changes are queued per attribute set and flushed as packed UPDATEs: withdrawals first, then one run
  * of messages per distinct attribute set. A route is never sent back to the member it came from (as
  * BIRD and GoBGP do): that member gets its own encoding of the batch, everyone else shares one.
@@ -55,7 +55,7 @@ export class UpdateGroup {
 
   constructor(
     readonly key: string,
-    /** This group's index into Dest.out. */
+    /** This group's slot in each Dest's advertised state. */
     readonly slot: number,
     readonly target: ExportTarget,
     readonly policy: CompiledPolicy | undefined,
@@ -93,18 +93,11 @@ export class UpdateGroup {
   }
 
   private getOut(d: Dest): PathAttrs | undefined {
-    return d.out?.[this.slot];
+    return d.getOut(this.slot);
   }
 
   private setOut(d: Dest, v: PathAttrs | undefined): void {
-    if (d.out === undefined) {
-      if (v === undefined) return;
-      // Exactly as long as needed: `[]` would grow a 17-slot backing store for every prefix.
-      d.out = new Array<PathAttrs | undefined>(this.slot + 1).fill(undefined);
-    } else if (d.out.length <= this.slot) {
-      while (d.out.length <= this.slot) d.out.push(undefined);
-    }
-    d.out[this.slot] = v;
+    d.setOut(this.slot, v);
   }
 
   /** Re-evaluates one prefix after its best path changed; queues what must be sent. */
