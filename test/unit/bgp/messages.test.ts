@@ -268,7 +268,19 @@ describe("ROUTE-REFRESH", () => {
     }
   });
 
-  it("a wrong length: ROUTE-REFRESH Message Error / Invalid Message Length, the message as data", () => {
+  it("keeps RFC 5291 ORF entries of a request as bytes", () => {
+    const m = message(5, b(0, 1, 0, 1, 0x40, 0x00, 0x07));
+    expect(decodeMessage(m)).toEqual({
+      type: "ROUTE-REFRESH",
+      afi: 1,
+      safi: 1,
+      subtype: 0,
+      orf: Uint8Array.of(0x40, 0, 7),
+    });
+    expect([...encodeMessage(decodeMessage(m))]).toEqual([...m]);
+  });
+
+  it("a BoRR/EoRR of the wrong length: ROUTE-REFRESH Message Error / Invalid Message Length, the message as data", () => {
     const m = message(5, b(0, 1, 1, 1, 0));
     const e = thrown(() => decodeMessage(m));
     expect(e).toMatchObject({ errorCode: 7, subcode: 1 });
