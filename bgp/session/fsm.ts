@@ -321,92 +321,60 @@ export function step(s: FsmState, e: FsmEvent, cfg: FsmConfig, now: number): Ste
       }
 
     case "OpenConfirm":
-      switch (e.kind) {
-        case "timer":
-          if (e.timer === "hold")
-            return sendNotificationAndFail(s, cfg, now, 4, 0, new Uint8Array(0), "hold timer expired");
-          if (e.timer === "keepalive") return keepalive(s);
-          return { state: s, actions: [] };
-        case "tcp-failed":
-          return fail(s, cfg, now, { kind: "tcp", detail: e.reason });
-        case "decode-error":
-          return sendNotificationAndFail(
-            s,
-            cfg,
-            now,
-            e.error.errorCode,
-            e.error.subcode,
-            e.error.data,
-            e.error.detail,
-          );
-        case "collision-dump":
-          return sendNotificationAndFail(
-            s,
-            cfg,
-            now,
-            6,
-            7,
-            new Uint8Array(0),
-            "connection collision resolution",
-          );
-        case "message":
-          if (e.msg.type === "KEEPALIVE") {
-            const n = s.negotiated!;
-            return {
-              state: { ...s, name: "Established", establishedAt: now },
-              actions: [...holdRestart(n), { kind: "established", negotiated: n }],
-            };
-          }
-          if (e.msg.type === "NOTIFICATION") return received(s, cfg, now, e.msg);
+    case "Established": {
+      // Timers, lost connections, bad input and collisions are handled alike once the OPENs are in.
+      if (e.kind !== "message") return afterOpen(s, e, cfg, now);
+      if (e.msg.type === "NOTIFICATION") return received(s, cfg, now, e.msg);
+      const n = s.negotiated!;
+      if (s.name === "OpenConfirm") {
+        if (e.msg.type !== "KEEPALIVE") return unexpected(s, cfg, now, e.msg.type);
+        return {
+          state: { ...s, name: "Established", establishedAt: now },
+          actions: [...holdRestart(n), { kind: "established", negotiated: n }],
+        };
+      }
+      switch (e.msg.type) {
+        case "KEEPALIVE":
+          return { state: s, actions: holdRestart(n) };
+        case "UPDATE":
+        case "ROUTE-REFRESH":
+          return { state: s, actions: [...holdRestart(n), { kind: "deliver", msg: e.msg }] };
+        default:
           return unexpected(s, cfg, now, e.msg.type);
-        default:
-          return { state: s, actions: [] };
       }
+    }
+  }
+}
 
-    case "Established":
-      switch (e.kind) {
-        case "timer":
-          if (e.timer === "hold")
-            return sendNotificationAndFail(s, cfg, now, 4, 0, new Uint8Array(0), "hold timer expired");
-          if (e.timer === "keepalive") return keepalive(s);
-          return { state: s, actions: [] };
-        case "tcp-failed":
-          return fail(s, cfg, now, { kind: "tcp", detail: e.reason });
-        case "decode-error":
-          return sendNotificationAndFail(
-            s,
-            cfg,
-            now,
-            e.error.errorCode,
-            e.error.subcode,
-            e.error.data,
-            e.error.detail,
-          );
-        case "collision-dump":
-          return sendNotificationAndFail(
-            s,
-            cfg,
-            now,
-            6,
-            7,
-            new Uint8Array(0),
-            "connection collision resolution",
-          );
-        case "message":
-          switch (e.msg.type) {
-            case "KEEPALIVE":
-              return { state: s, actions: holdRestart(s.negotiated!) };
-            case "UPDATE":
-            case "ROUTE-REFRESH":
-              return { state: s, actions: [...holdRestart(s.negotiated!), { kind: "deliver", msg: e.msg }] };
-            case "NOTIFICATION":
-              return received(s, cfg, now, e.msg);
-            default:
-              return unexpected(s, cfg, now, e.msg.type);
-          }
-        default:
-          return { state: s, actions: [] };
-      }
+/** OpenConfirm and Established: every event but a message. */
+function afterOpen(
+  s: FsmState,
+  e: Exclude<FsmEvent, { kind: "message" }>,
+  cfg: FsmConfig,
+  now: number,
+): Step {
+  switch (e.kind) {
+    case "timer":
+      if (e.timer === "hold")
+        return sendNotificationAndFail(s, cfg, now, 4, 0, new Uint8Array(0), "hold timer expired");
+      if (e.timer === "keepalive") return keepalive(s);
+      return { state: s, actions: [] };
+    case "tcp-failed":
+      return fail(s, cfg, now, { kind: "tcp", detail: e.reason });
+    case "decode-error":
+      return sendNotificationAndFail(
+        s,
+        cfg,
+        now,
+        e.error.errorCode,
+        e.error.subcode,
+        e.error.data,
+        e.error.detail,
+      );
+    case "collision-dump":
+      return sendNotificationAndFail(s, cfg, now, 6, 7, new Uint8Array(0), "connection collision resolution");
+    default:
+      return { state: s, actions: [] };
   }
 }
 
