@@ -9,7 +9,7 @@
  * affine block that last had room is tried first without listing anything, so a steady stream of
  * allocations on a node costs one transaction each. Reports what it got; client.ts makes it all or nothing.
  */
-import { assignFromBlock, blockCidr } from "./block.js";
+import { assignFromBlock, blockCidr, freeCount } from "./block.js";
 import {
   type BlockInfo,
   blockFromAffinity,
@@ -39,7 +39,7 @@ import {
   hostAffinity,
   type IpamConfig,
 } from "./model.js";
-import { affinityName } from "./names.js";
+import { affinityName, blockName } from "./names.js";
 import {
   blockWalk,
   numBlocks,
@@ -267,12 +267,23 @@ async function findOrClaimBlock(
     const listedAff = state.remainingAffine.shift()!;
     const cidr = listedAff.spec.cidr;
     if (env.reservations.coversCidr(blockCidr({ cidr }))) continue;
+    const confirmed = listedAff.spec.state === "confirmed" || listedAff.spec.state === "";
+    // This client's own copy says the block is ours and full: no need to read it again (a copy that
+    // is out of date can only hide room, never create it).
+    const known = ctx.blocks.get(blockName(cidr));
+    if (
+      confirmed &&
+      known !== undefined &&
+      known.spec.affinity === mine &&
+      freeCount(known.spec, env.reservations) === 0
+    ) {
+      continue;
+    }
     if (state.remainingAffine.length > 0 && state.listed === undefined) {
       state.listed = indexBlocks(await ctx.store.list("IPAMBlock"), env.reservations);
     }
     // A confirmed affinity of a block listed as ours and full needs no repair and has no room: next.
     const seen = state.listed?.get(cidr);
-    const confirmed = listedAff.spec.state === "confirmed" || listedAff.spec.state === "";
     if (confirmed && seen !== undefined && seen.block.spec.affinity === mine && seen.free === 0) continue;
     for (let i = 0; i < ctx.retries; i++) {
       const aff = await readAffinity(ctx, affinityName(req.node, cidr));

@@ -31,9 +31,16 @@ import type { AddressFilter } from "./reservations.js";
 /** The largest block ipam handles (src/api refuses bigger ones too): 2^16 slots. */
 export const MAX_BLOCK_ADDRESSES = 65536;
 
+/** Parsed block CIDRs: every block operation needs its CIDR, and a node uses few blocks many times. */
+const parsed = new Map<string, Cidr>();
+
 export function blockCidr(b: Pick<BlockSpec, "cidr">): Cidr {
-  const c = parseCidr(b.cidr);
+  let c = parsed.get(b.cidr);
+  if (c !== undefined) return c;
+  c = parseCidr(b.cidr);
   if (c === undefined) throw new Error(`block has an invalid cidr ${JSON.stringify(b.cidr)}`);
+  if (parsed.size >= 4096) parsed.clear();
+  parsed.set(b.cidr, c);
   return c;
 }
 

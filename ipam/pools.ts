@@ -62,8 +62,22 @@ export function resolvePool(p: Pool): ResolvedPool | undefined {
   };
 }
 
-/** All pools resolved and sorted by name, as Calico's pool accessor returns them. */
+const resolvedCache = new WeakMap<readonly Pool[], ResolvedPool[]>();
+
+/**
+ * All pools resolved and sorted by name, as Calico's pool accessor returns them. Remembered per input
+ * array, so a cached pool list (src/ipam/inputs.ts) is resolved once.
+ */
 export function resolvePools(pools: readonly Pool[]): ResolvedPool[] {
+  let out = resolvedCache.get(pools);
+  if (out === undefined) {
+    out = resolveAll(pools);
+    resolvedCache.set(pools, out);
+  }
+  return out;
+}
+
+function resolveAll(pools: readonly Pool[]): ResolvedPool[] {
   return pools
     .map(resolvePool)
     .filter((p): p is ResolvedPool => p !== undefined)

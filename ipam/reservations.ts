@@ -21,8 +21,19 @@ export const noReservations: AddressFilter = {
   coversCidr: () => false,
 };
 
-/** The filter for the `reservedCIDRs` of every IPReservation. */
+const filters = new WeakMap<readonly string[], AddressFilter>();
+
+/** The filter for the `reservedCIDRs` of every IPReservation (remembered per input array). */
 export function reservationFilter(reservedCidrs: readonly string[]): AddressFilter {
+  let f = filters.get(reservedCidrs);
+  if (f === undefined) {
+    f = buildFilter(reservedCidrs);
+    filters.set(reservedCidrs, f);
+  }
+  return f;
+}
+
+function buildFilter(reservedCidrs: readonly string[]): AddressFilter {
   const cidrs: Cidr[] = [];
   for (const text of reservedCidrs) {
     const c = parseCidr(text, { bareAddress: true });
