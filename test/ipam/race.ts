@@ -83,7 +83,7 @@ export async function releaseAll(ipam: Ipam, taken: readonly Taken[]): Promise<v
   }
 }
 
-/** Lists every object of a kind (the etcd run pages through 10,000 handles: etcd3's replies stop at 4 MB). */
+/** Lists every object of a kind. */
 export type Lister = (kind: string) => Promise<Resource[]>;
 
 export const listAll =

@@ -11,7 +11,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { Etcd3, type IOptions } from "etcd3";
+import { Etcd3, type IOptions, Range } from "etcd3";
 import type { Resource } from "../../api/meta.js";
 import { type Clock, systemClock } from "../../util/clock.js";
 import type { Logger } from "../../util/logger.js";
@@ -54,6 +54,10 @@ export interface EtcdDatastoreOptions {
 /** A conditional write that keeps losing to concurrent writers gives up after this many rounds. */
 const MAX_ROUNDS = 100;
 const CACHE_SIZE = 4096;
+/** Keys per range request of a list; with the raised receive limit below, pages stay well inside it. */
+const LIST_PAGE = 500;
+/** gRPC's default 4 MB reply cap is below what one page of large IPAM blocks can weigh. */
+const MAX_RECEIVE_BYTES = 256 * 1024 * 1024;
 
 export function decodeValue(path: string, value: Buffer, modRevision: string): Resource {
   let r: Resource;
@@ -95,6 +99,7 @@ export class EtcdDatastore implements Datastore {
     const etcdOptions: IOptions = {
       hosts: [...options.endpoints],
       dialTimeout: 5_000,
+      grpcOptions: { "grpc.max_receive_message_length": MAX_RECEIVE_BYTES },
       ...(tls?.caFile !== undefined
         ? {
             credentials: {
@@ -145,22 +150,44 @@ export class EtcdDatastore implements Datastore {
     return r;
   }
 
+  /**
+   * Reads the prefix in pages pinned to the first page's revision, so the result is one consistent
+   * snapshot however many keys there are, and no single reply nears gRPC's receive limit (10,000
+   * IPAM handles or a few hundred full blocks already exceed 4 MB in one range reply).
+   */
   async list(kind: string, options: ListOptions = {}): Promise<ListResult> {
     const prefix = kindPrefix(kind, options.namespace);
     const match = matcher(kind, options);
-    let res: Awaited<ReturnType<ReturnType<Etcd3["getAll"]>["exec"]>>;
-    try {
-      res = await this.client.getAll().prefix(prefix).options(this.deadline()).exec();
-    } catch (e) {
-      throw ioError(`list ${prefix}`, e);
-    }
     const items: Resource[] = [];
-    for (const kv of res.kvs) {
-      const path = kv.key.toString("utf8");
-      const r = decodeValue(path, kv.value, kv.mod_revision);
-      if (match(path, r)) items.push(r);
+    const end = Range.prefix(prefix).end;
+    let start = Buffer.from(prefix, "utf8");
+    let revision: string | undefined;
+    for (;;) {
+      let res: Awaited<ReturnType<Etcd3["kv"]["range"]>>;
+      try {
+        res = await this.client.kv.range(
+          {
+            key: start,
+            range_end: end,
+            limit: LIST_PAGE,
+            ...(revision !== undefined ? { revision } : {}),
+          },
+          this.deadline(),
+        );
+      } catch (e) {
+        throw ioError(`list ${prefix}`, e);
+      }
+      revision ??= res.header.revision;
+      for (const kv of res.kvs) {
+        const path = kv.key.toString("utf8");
+        const r = decodeValue(path, kv.value, kv.mod_revision);
+        if (match(path, r)) items.push(r);
+      }
+      const last = res.kvs[res.kvs.length - 1];
+      if (!res.more || last === undefined) break;
+      start = Buffer.concat([last.key, Buffer.from([0])]);
     }
-    return { items, revision: res.header.revision };
+    return { items, revision: revision };
   }
 
   watch(options: WatchOptions): Watch {

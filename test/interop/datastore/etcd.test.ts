@@ -40,6 +40,33 @@ describeWith(["etcd"], "etcdv3 backend on a real etcd", () => {
     expect((await ds.get({ kind: "IPPool", name: "a" })).metadata.resourceVersion).toBe(String(rev));
     await ds.close();
   });
+
+  it("lists more than 4 MB and several pages of one kind as one snapshot", async () => {
+    const ds = await open();
+    const big = "x".repeat(4096);
+    const names = Array.from({ length: 1200 }, (_, i) => `big-${String(i).padStart(4, "0")}`);
+    for (let i = 0; i < names.length; i += 100) {
+      await ds.batch(
+        names.slice(i, i + 100).map((name, j) => {
+          const p = pool(name, `10.${(i + j) >> 8}.${(i + j) & 255}.0/24`);
+          return {
+            op: "create" as const,
+            resource: { ...p, metadata: { ...p.metadata, annotations: { big } } },
+          };
+        }),
+      );
+    }
+    // Writes racing the list must not leak in: everything listed is at or before the list's revision.
+    const listing = ds.list("IPPool");
+    const late = ds.create(pool("late", "10.200.0.0/24"));
+    const [res, lateOne] = await Promise.all([listing, late]);
+    const listed = res.items.map((r) => r.metadata.name);
+    expect(listed.filter((n) => n.startsWith("big-"))).toEqual(names);
+    const rev = BigInt(res.revision);
+    for (const r of res.items) expect(BigInt(r.metadata.resourceVersion!) <= rev).toBe(true);
+    expect(listed.includes("late")).toBe(BigInt(lateOne.metadata.resourceVersion!) <= rev);
+    await ds.close();
+  }, 60_000);
 });
 
 describeWith(["etcd"], "etcdv3 watch across an etcd restart", () => {
