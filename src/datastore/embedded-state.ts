@@ -31,12 +31,34 @@ function clone<T>(v: T): T {
   return structuredClone(v);
 }
 
-export function applyWrites(
+/**
+ * A batch's outcome: the changed paths (undefined = deleted) over `state`, rather than a copied map,
+ * so a write costs what it touches, not the size of the store.
+ */
+export interface WriteOutcome {
+  readonly revision: number;
+  readonly changes: ReadonlyMap<string, Resource | undefined>;
+  readonly results: Resource[];
+  readonly events: WatchEvent[];
+}
+
+/** `state.objects` as `changes` would leave it, as a read-only view for snapshotting. */
+export function* mergedEntries(
   state: StoreState,
-  ops: readonly WriteOp[],
-  stamp: Stamp,
-): { state: StoreState; results: Resource[]; events: WatchEvent[] } {
-  const objects = new Map(state.objects);
+  changes: ReadonlyMap<string, Resource | undefined>,
+): Generator<[string, Resource]> {
+  for (const [path, r] of state.objects) if (!changes.has(path)) yield [path, r];
+  for (const [path, r] of changes) if (r !== undefined) yield [path, r];
+}
+
+export function applyWrites(state: StoreState, ops: readonly WriteOp[], stamp: Stamp): WriteOutcome {
+  const changes = new Map<string, Resource | undefined>();
+  const objects = {
+    get: (path: string) => (changes.has(path) ? changes.get(path) : state.objects.get(path)),
+    has: (path: string) => objects.get(path) !== undefined,
+    set: (path: string, r: Resource) => changes.set(path, r),
+    delete: (path: string) => changes.set(path, undefined),
+  };
   let revision = state.revision;
   const results: Resource[] = [];
   const events: WatchEvent[] = [];
@@ -87,7 +109,7 @@ export function applyWrites(
       events.push({ type: "deleted", resource: clone(old), revision: String(revision) });
     }
   }
-  return { state: { revision, objects }, results, events };
+  return { revision, changes, results, events };
 }
 
 /** Matcher for a list or watch: kind, namespace, label selector and field selector. */

@@ -9,7 +9,14 @@
 import { randomUUID } from "node:crypto";
 import type { Resource } from "../api/meta.js";
 import { type Clock, systemClock } from "../util/clock.js";
-import { applyWrites, emptyState, listState, matcher, type StoreState } from "./embedded-state.js";
+import {
+  applyWrites,
+  emptyState,
+  listState,
+  matcher,
+  mergedEntries,
+  type StoreState,
+} from "./embedded-state.js";
 import { DatastoreError, notFound } from "./errors.js";
 import { EventQueue } from "./event-queue.js";
 import { storagePath } from "./keys.js";
@@ -47,6 +54,7 @@ interface Watcher {
 export class EmbeddedDatastore implements Datastore {
   readonly type = "embedded";
   private state: StoreState;
+  private readonly objects: Map<string, Resource>;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly history: { path: string; event: WatchEvent }[] = [];
   /** Revision of the oldest change still in `history` minus one: watches from before it are gone. */
@@ -59,7 +67,8 @@ export class EmbeddedDatastore implements Datastore {
     state: StoreState,
     private readonly unlock: (() => Promise<void>) | undefined,
   ) {
-    this.state = state;
+    this.objects = new Map(state.objects);
+    this.state = { revision: state.revision, objects: this.objects };
     this.historyFloor = state.revision;
   }
 
@@ -121,8 +130,16 @@ export class EmbeddedDatastore implements Datastore {
       });
       if (next.events.length === 0) return next.results;
       // Durable before visible: a reader never sees what a crash could take back.
-      if (this.options.dir !== undefined) await writeSnapshot(this.options.dir, next.state);
-      this.state = next.state;
+      if (this.options.dir !== undefined) {
+        const objects = new Map(mergedEntries(this.state, next.changes));
+        await writeSnapshot(this.options.dir, { revision: next.revision, objects });
+      }
+      // Writes are serialised and reads are synchronous, so changing the map in place is safe.
+      for (const [path, r] of next.changes) {
+        if (r === undefined) this.objects.delete(path);
+        else this.objects.set(path, r);
+      }
+      this.state = { revision: next.revision, objects: this.objects };
       this.record(next.events);
       return next.results;
     };

@@ -223,12 +223,13 @@ export class ObjectStore {
           }
         }
         if (events.length > 0) {
-          const next = new Map(this.objects);
-          for (const [k, v] of overlay) {
-            if (v === null) next.delete(k);
-            else next.set(k, v);
-          }
           if (this.options.dir !== undefined) {
+            // The snapshot needs the whole next state; memory-only stores skip this copy.
+            const next = new Map(this.objects);
+            for (const [k, v] of overlay) {
+              if (v === null) next.delete(k);
+              else next.set(k, v);
+            }
             try {
               await writeSnapshot(this.options.dir, {
                 revision,
@@ -239,7 +240,11 @@ export class ObjectStore {
               continue;
             }
           }
-          this.objects = next;
+          // Visible only now (after the snapshot): reads are synchronous, so in place is safe.
+          for (const [k, v] of overlay) {
+            if (v === null) this.objects.delete(k);
+            else this.objects.set(k, v);
+          }
           this.revision_ = revision;
           this.record(events);
         }
