@@ -1,16 +1,4 @@
-/**
- * Datastore benchmark (issue #8): compare-and-swap updates per second and watch event latency on each
- * backend, with raw etcd transactions through the `etcd3` client in the same run as the yardstick for
- * the etcdv3 backend (same keys, same JSON value, same get-then-transaction round trips: what tabby adds
- * is its own cost). Backends: etcdv3 on a throwaway etcd on loopback; kubernetes (client-node) against
- * the embedded API server in this process, in memory and file-backed; the embedded store in memory and
- * file-backed. Raw etcd and tabby's etcdv3 backend alternate for three rounds, each keeping its best.
- * Ends with `ratio: <measure> etcd tabby/raw = x.xx` lines (tabby's cost over raw etcd's).
- * Needs `etcd` on PATH.
- */
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { cpus, release, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Etcd3 } from "etcd3";
@@ -25,6 +13,8 @@ import { renderKubeconfig } from "../src/kube/kubeconfig.js";
 import { ObjectStore } from "../src/kube/object-store.js";
 import { CRDS } from "../src/kube/resource-types.js";
 import { ApiServer } from "../src/kube/server.js";
+import { Etcd } from "../test/harness/etcd.js";
+import { Scope } from "../test/harness/scope.js";
 
 const CAS_OPS = Number(process.env.BENCH_CAS_OPS ?? 1000);
 const WATCH_OPS = Number(process.env.BENCH_WATCH_OPS ?? 300);
@@ -36,47 +26,6 @@ const counter = (n: number): Resource => ({
   metadata: { name: "bench", annotations: { n: String(n) } },
   spec: { cidr: "10.0.0.0/16", ipipMode: "Never", vxlanMode: "Never", blockSize: 26, nodeSelector: "all()" },
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function startEtcd(dir: string): Promise<{ endpoint: string; child: ChildProcess }> {
-  const [client, peer] = [await freePort(), await freePort()];
-  const endpoint = `http://127.0.0.1:${client}`;
-  const peerUrl = `http://127.0.0.1:${peer}`;
-  const child = spawn(
-    "etcd",
-    [
-      ...["--name", "bench", "--data-dir", join(dir, "etcd"), "--listen-client-urls", endpoint],
-      ...["--advertise-client-urls", endpoint, "--listen-peer-urls", peerUrl],
-      ...[
-        "--initial-advertise-peer-urls",
-        peerUrl,
-        "--initial-cluster",
-        `bench=${peerUrl}`,
-        "--log-level",
-        "error",
-      ],
-    ],
-    { stdio: "ignore" },
-  );
-  for (let i = 0; i < 200; i++) {
-    try {
-      const r = await fetch(`${endpoint}/health`);
-      if (((await r.json()) as { health?: string }).health === "true") return { endpoint, child };
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error("etcd did not become healthy");
-}
 
 interface Result {
   readonly name: string;
@@ -195,7 +144,8 @@ async function kubeBackend(dir?: string): Promise<{ ds: Datastore; stop: () => P
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "tabby-bench-datastore-"));
-  const etcd = await startEtcd(dir);
+  const scope = new Scope();
+  const etcd = await Etcd.start(scope);
   const results: Result[] = [];
   try {
     // Raw and tabby alternate for three rounds (the first runs on a cold etcd); each keeps its best.
@@ -233,8 +183,7 @@ async function main(): Promise<void> {
       ),
     );
   } finally {
-    etcd.child.kill("SIGKILL");
-    await new Promise((r) => etcd.child.once("exit", r));
+    await scope.close();
     rmSync(dir, { recursive: true, force: true });
   }
   console.log(

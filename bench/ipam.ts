@@ -12,11 +12,8 @@
  * Ends with `ratio: assign <n> allocators tabby/raw-cas = x.xx` (tabby's cost over raw CAS's).
  * Needs `etcd` on PATH. BENCH_IPAM_OPS sets the assignments per run (default 4000).
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import { cpus, release, tmpdir } from "node:os";
-import { join } from "node:path";
+import { execFileSync } from "node:child_process";
+import { cpus, release } from "node:os";
 import { Etcd3 } from "etcd3";
 import { assignFromBlock, newBlock } from "../ipam/block.js";
 import { parseCidr } from "../ipam/ip.js";
@@ -26,50 +23,11 @@ import { EmbeddedDatastore } from "../src/datastore/embedded.js";
 import { EtcdDatastore } from "../src/datastore/etcd/etcd-datastore.js";
 import type { Datastore } from "../src/datastore/types.js";
 import { openIpam } from "../src/ipam/open.js";
+import { Etcd } from "../test/harness/etcd.js";
+import { Scope } from "../test/harness/scope.js";
 
 const OPS = Number(process.env.BENCH_IPAM_OPS ?? 4000);
 const ROUNDS = 3;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function startEtcd(dir: string): Promise<{ endpoint: string; child: ChildProcess }> {
-  const [client, peer] = [await freePort(), await freePort()];
-  const endpoint = `http://127.0.0.1:${client}`;
-  const peerUrl = `http://127.0.0.1:${peer}`;
-  const child = spawn(
-    "etcd",
-    [
-      ...["--name", "bench", "--data-dir", join(dir, "etcd"), "--listen-client-urls", endpoint],
-      ...["--advertise-client-urls", endpoint, "--listen-peer-urls", peerUrl],
-      ...[
-        "--initial-advertise-peer-urls",
-        peerUrl,
-        "--initial-cluster",
-        `bench=${peerUrl}`,
-        "--log-level",
-        "error",
-      ],
-    ],
-    { stdio: "ignore" },
-  );
-  for (let i = 0; i < 200; i++) {
-    try {
-      const r = await fetch(`${endpoint}/health`);
-      if (((await r.json()) as { health?: string }).health === "true") return { endpoint, child };
-    } catch {
-      // Not up yet.
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error("etcd did not become healthy");
-}
 
 /**
  * A half-full /26 block as JSON, each address with its own pod's attribute: what a tabby assignment
@@ -226,8 +184,8 @@ function etcdVersion(): string {
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), "tabby-bench-ipam-"));
-  const etcd = await startEtcd(dir);
+  const scope = new Scope();
+  const etcd = await Etcd.start(scope);
   try {
     const best = new Map<string, number>();
     const keep = (k: string, v: number) => best.set(k, Math.max(best.get(k) ?? 0, v));
@@ -263,8 +221,7 @@ async function main(): Promise<void> {
       `ratio: assign 16-on-4-nodes allocators tabby/raw-cas = ${ratio("raw 16", "etcd 16 on 4 nodes")}`,
     );
   } finally {
-    etcd.child.kill("SIGKILL");
-    rmSync(dir, { recursive: true, force: true });
+    await scope.close();
   }
 }
 
