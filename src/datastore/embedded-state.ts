@@ -8,6 +8,7 @@
  */
 import type { Resource } from "../api/meta.js";
 import { compileSelector } from "../api/selector/selector.js";
+import { cloneJson as clone } from "../util/json-data.js";
 import { alreadyExists, conflict, notFound } from "./errors.js";
 import { compileFieldSelector } from "./field-selector.js";
 import { kindPrefix, storagePath } from "./keys.js";
@@ -26,10 +27,6 @@ export interface Stamp {
 }
 
 export const emptyState: StoreState = { revision: 0, objects: new Map() };
-
-function clone<T>(v: T): T {
-  return structuredClone(v);
-}
 
 /**
  * A batch's outcome: the changed paths (undefined = deleted) over `state`, rather than a copied map,

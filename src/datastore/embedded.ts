@@ -9,6 +9,7 @@
 import { randomUUID } from "node:crypto";
 import type { Resource } from "../api/meta.js";
 import { type Clock, systemClock } from "../util/clock.js";
+import { cloneJson } from "../util/json-data.js";
 import {
   applyWrites,
   emptyState,
@@ -93,7 +94,7 @@ export class EmbeddedDatastore implements Datastore {
     this.checkOpen();
     const r = this.state.objects.get(storagePath(key));
     if (r === undefined) throw notFound(key);
-    return structuredClone(r);
+    return cloneJson(r);
   }
 
   async list(kind: string, options: ListOptions = {}): Promise<ListResult> {
@@ -155,7 +156,7 @@ export class EmbeddedDatastore implements Datastore {
     const watcher: Watcher = {
       match,
       kind: options.kind,
-      push: (e) => queue.push(structuredClone(e)),
+      push: (e) => queue.push(cloneJson(e)),
       end: () => queue.close(),
     };
     if (options.fromRevision !== undefined) {

@@ -6,10 +6,16 @@
  * (a global counter, an etcd mod revision). Pure.
  */
 import type { Resource } from "../api/meta.js";
+import { cloneJson as clone, jsonEqual } from "../util/json-data.js";
 
-/** Labels, annotations, spec and status: what a user may change with an update. */
-export function userContent(r: Resource): string {
-  return JSON.stringify([r.metadata.labels ?? {}, r.metadata.annotations ?? {}, r.spec, r.status ?? null]);
+/** Whether two objects have the same labels, annotations, spec and status (what an update may change). */
+export function sameUserContent(a: Resource, b: Resource): boolean {
+  return (
+    jsonEqual(a.metadata.labels ?? {}, b.metadata.labels ?? {}) &&
+    jsonEqual(a.metadata.annotations ?? {}, b.metadata.annotations ?? {}) &&
+    jsonEqual(a.spec, b.spec) &&
+    jsonEqual(a.status ?? null, b.status ?? null)
+  );
 }
 
 /** RFC 3339 in whole seconds, as metav1.Time marshals. */
@@ -21,14 +27,14 @@ export function formatTimestamp(ms: number): string {
 export function stampCreate(r: Resource, uid: string, wallTimeMs: number): Resource {
   const { labels, annotations, namespace } = r.metadata;
   return {
-    ...structuredClone(r),
+    ...clone(r),
     metadata: {
       name: r.metadata.name,
       ...(namespace !== undefined ? { namespace } : {}),
       uid,
       creationTimestamp: formatTimestamp(wallTimeMs),
-      ...(labels !== undefined ? { labels: structuredClone(labels) } : {}),
-      ...(annotations !== undefined ? { annotations: structuredClone(annotations) } : {}),
+      ...(labels !== undefined ? { labels: clone(labels) } : {}),
+      ...(annotations !== undefined ? { annotations: clone(annotations) } : {}),
     },
   };
 }
@@ -38,14 +44,14 @@ export function stampCreate(r: Resource, uid: string, wallTimeMs: number): Resou
  * until the backend sets one), or undefined when the update changes nothing.
  */
 export function mergeUpdate(old: Resource, incoming: Resource): Resource | undefined {
-  if (userContent(old) === userContent(incoming)) return undefined;
+  if (sameUserContent(old, incoming)) return undefined;
   const { labels, annotations } = incoming.metadata;
   const stored: Resource = {
-    ...structuredClone(incoming),
+    ...clone(incoming),
     metadata: {
-      ...structuredClone(old.metadata),
-      labels: labels === undefined ? undefined : structuredClone(labels),
-      annotations: annotations === undefined ? undefined : structuredClone(annotations),
+      ...clone(old.metadata),
+      labels: labels === undefined ? undefined : clone(labels),
+      annotations: annotations === undefined ? undefined : clone(annotations),
     },
   };
   if (stored.metadata.labels === undefined) delete stored.metadata.labels;

@@ -13,6 +13,7 @@
 import { randomUUID } from "node:crypto";
 import { parse as parseYaml } from "yaml";
 import { type Clock, systemClock } from "../util/clock.js";
+import { cloneJson } from "../util/json-data.js";
 import { validateCalicoObject } from "./calico-validation.js";
 import { compileFieldSelector, compileLabelSelector } from "./label-selector.js";
 import type { KubeObject, ObjectStore, Tx } from "./object-store.js";
@@ -154,7 +155,7 @@ export class ResourceHandlers {
     query: URLSearchParams,
     warnings: string[],
   ): KubeObject {
-    const obj = structuredClone(input);
+    const obj = cloneJson(input);
     const meta = obj.metadata;
     if ((meta.name ?? "") === "") {
       if ((meta.generateName ?? "") === "") {
@@ -243,14 +244,14 @@ export class ResourceHandlers {
     let next: KubeObject;
     if (subresource === "status") {
       // PUT .../status changes only status (and keeps the rest as stored).
-      next = { ...structuredClone(old) };
+      next = { ...cloneJson(old) };
       if (incoming.status === undefined) delete next.status;
-      else next.status = structuredClone(incoming.status);
+      else next.status = cloneJson(incoming.status);
     } else {
-      next = structuredClone(incoming);
+      next = cloneJson(incoming);
       if (t.statusSubresource) {
         if (old.status === undefined) delete next.status;
-        else next.status = structuredClone(old.status);
+        else next.status = cloneJson(old.status);
       }
       next.metadata = { ...next.metadata };
       for (const k of SERVER_META) delete next.metadata[k];
@@ -387,7 +388,7 @@ export class ResourceHandlers {
     if (typeof body !== "object" || body === null || Array.isArray(body)) {
       throw badRequest("the request body must be a JSON object");
     }
-    const obj = structuredClone(body) as KubeObject;
+    const obj = cloneJson(body) as KubeObject;
     if (obj.kind !== undefined && obj.kind !== t.kind) {
       throw badRequest(`the kind of the object (${obj.kind}) does not match the resource (${t.kind})`);
     }

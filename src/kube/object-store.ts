@@ -10,6 +10,7 @@
 import type { Resource } from "../api/meta.js";
 import { DatastoreError } from "../datastore/errors.js";
 import { lockStore, readSnapshot, writeSnapshot } from "../datastore/snapshot-file.js";
+import { cloneJson } from "../util/json-data.js";
 
 export interface KubeMeta {
   name?: string;
@@ -116,7 +117,7 @@ export class ObjectStore {
 
   get(key: string): KubeObject | undefined {
     const o = this.objects.get(key);
-    return o === undefined ? undefined : structuredClone(o);
+    return o === undefined ? undefined : cloneJson(o);
   }
 
   /** Objects under `prefix` in key order (clones). */
@@ -124,7 +125,7 @@ export class ObjectStore {
     return [...this.objects.keys()]
       .filter((k) => k.startsWith(prefix))
       .sort()
-      .map((k) => structuredClone(this.objects.get(k)!));
+      .map((k) => cloneJson(this.objects.get(k)!));
   }
 
   /** Committed events after `revision` under `prefix`, or undefined if some are no longer retained. */
@@ -180,7 +181,7 @@ export class ObjectStore {
           const tx: Tx = {
             get: (key) => {
               const v = read(key);
-              return v === undefined ? undefined : structuredClone(v);
+              return v === undefined ? undefined : cloneJson(v);
             },
             keys: (prefix) => {
               const all = new Set([...this.objects.keys(), ...overlay.keys(), ...mine.keys()]);
@@ -189,7 +190,7 @@ export class ObjectStore {
             put: (key, object) => {
               const previous = read(key);
               rev++;
-              const stored = structuredClone(object);
+              const stored = cloneJson(object);
               stored.metadata.resourceVersion = String(rev);
               mine.set(key, stored);
               mineEvents.push({
@@ -199,17 +200,17 @@ export class ObjectStore {
                 ...(previous !== undefined ? { previous } : {}),
                 revision: rev,
               });
-              return structuredClone(stored);
+              return cloneJson(stored);
             },
             delete: (key) => {
               const previous = read(key);
               if (previous === undefined) return undefined;
               rev++;
               mine.set(key, null);
-              const last = structuredClone(previous);
+              const last = cloneJson(previous);
               last.metadata.resourceVersion = String(rev);
               mineEvents.push({ type: "DELETED", key, object: last, previous, revision: rev });
-              return structuredClone(previous);
+              return cloneJson(previous);
             },
           };
           try {

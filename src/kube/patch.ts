@@ -7,6 +7,8 @@
  * apimachinery's strategicpatch does for Pod containers, conditions and addresses. It does not read
  * OpenAPI patch metadata, so lists it cannot key are replaced, as in a merge patch. Pure.
  */
+
+import { cloneJson } from "../util/json-data.js";
 import { ApiError, badRequest } from "./status.js";
 
 type Json = unknown;
@@ -16,7 +18,7 @@ const isObject = (v: Json): v is JsonObject => typeof v === "object" && v !== nu
 
 /** RFC 7386. */
 export function mergePatch(target: Json, patch: Json): Json {
-  if (!isObject(patch)) return structuredClone(patch);
+  if (!isObject(patch)) return cloneJson(patch);
   const out: JsonObject = isObject(target) ? { ...target } : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
@@ -36,12 +38,12 @@ function strategicList(target: Json, patch: readonly Json[]): Json[] {
   const base = Array.isArray(target) ? target : [];
   const key = mergeKeyOf(patch.filter((e) => !(isObject(e) && e.$patch === "replace")));
   if (key === undefined || !base.every(isObject)) {
-    return patch.filter((e) => !(isObject(e) && e.$patch !== undefined)).map((e) => structuredClone(e));
+    return patch.filter((e) => !(isObject(e) && e.$patch !== undefined)).map((e) => cloneJson(e));
   }
   if (patch.some((e) => isObject(e) && e.$patch === "replace")) {
-    return patch.filter((e) => !(isObject(e) && e.$patch === "replace")).map((e) => structuredClone(e));
+    return patch.filter((e) => !(isObject(e) && e.$patch === "replace")).map((e) => cloneJson(e));
   }
-  const out = base.map((e) => structuredClone(e)) as JsonObject[];
+  const out = base.map((e) => cloneJson(e)) as JsonObject[];
   for (const p of patch as JsonObject[]) {
     const i = out.findIndex((e) => e[key] === p[key]);
     if (p.$patch === "delete") {
@@ -54,10 +56,10 @@ function strategicList(target: Json, patch: readonly Json[]): Json[] {
 
 /** Strategic merge patch (see header for what is covered). */
 export function strategicMerge(target: Json, patch: Json): Json {
-  if (!isObject(patch)) return structuredClone(patch);
+  if (!isObject(patch)) return cloneJson(patch);
   if (patch.$patch === "replace") {
     const { $patch: _p, ...rest } = patch;
-    return structuredClone(rest);
+    return cloneJson(rest);
   }
   if (patch.$patch === "delete") return undefined;
   const out: JsonObject = isObject(target) ? { ...target } : {};
@@ -130,16 +132,16 @@ function removeAt(doc: Json, path: string): Json {
 
 function addAt(doc: Json, path: string, value: Json, replace: boolean): Json {
   const parts = pointer(path);
-  if (parts.length === 0) return structuredClone(value);
+  if (parts.length === 0) return cloneJson(value);
   const { parent, last } = parentOf(doc, parts, path);
   if (Array.isArray(parent)) {
     const i = last === "-" ? parent.length : Number(last);
     if (!(i >= 0 && i <= parent.length)) throw badRequest(`JSON patch path ${path}: index out of range`);
-    if (replace) parent[i] = structuredClone(value);
-    else parent.splice(i, 0, structuredClone(value));
+    if (replace) parent[i] = cloneJson(value);
+    else parent.splice(i, 0, cloneJson(value));
   } else if (isObject(parent)) {
     if (replace && !(last in parent)) throw badRequest(`JSON patch path ${path} does not exist`);
-    parent[last] = structuredClone(value);
+    parent[last] = cloneJson(value);
   } else throw badRequest(`JSON patch path ${path}: parent is not a container`);
   return doc;
 }
@@ -147,7 +149,7 @@ function addAt(doc: Json, path: string, value: Json, replace: boolean): Json {
 /** RFC 6902; a failed `test` or a bad path refuses the whole patch. */
 export function jsonPatch(target: Json, ops: Json): Json {
   if (!Array.isArray(ops)) throw badRequest("a JSON patch must be a list of operations");
-  let doc = structuredClone(target);
+  let doc = cloneJson(target);
   for (const raw of ops as JsonPatchOp[]) {
     switch (raw.op) {
       case "add":

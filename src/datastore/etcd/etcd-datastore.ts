@@ -14,6 +14,7 @@ import { readFileSync } from "node:fs";
 import { Etcd3, type IOptions, Range } from "etcd3";
 import type { Resource } from "../../api/meta.js";
 import { type Clock, systemClock } from "../../util/clock.js";
+import { cloneJson } from "../../util/json-data.js";
 import type { Logger } from "../../util/logger.js";
 import { matcher } from "../embedded-state.js";
 import { DatastoreError, describeKey, notFound } from "../errors.js";
@@ -134,7 +135,7 @@ export class EtcdDatastore implements Datastore {
     const path = storagePath(key);
     const r = await this.read(path);
     if (r === undefined) throw notFound(key);
-    return structuredClone(r);
+    return cloneJson(r);
   }
 
   private async read(path: string): Promise<Resource | undefined> {
