@@ -2,7 +2,8 @@
  * Storage paths in Calico's etcd v3 layout for projectcalico.org/v3 resources
  * (libcalico-go/lib/backend/model/resource.go: `/calico/resources/v3/projectcalico.org/<plural>/
  * [<namespace>/]<name>`). The embedded store keys its snapshot by these paths so that its file reads like
- * Calico's keyspace; the etcd backend (datastore issue) adds the IPAM model keys of calico.md §1.13. Pure.
+ * Calico's keyspace; the etcd backend keeps the IPAM kinds under Calico's model keys instead
+ * (etcd/ipam-keys.ts, calico.md §1.13). Pure.
  */
 import { findKind } from "../api/registry.js";
 import type { ResourceKey } from "./types.js";

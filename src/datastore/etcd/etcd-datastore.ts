@@ -6,8 +6,9 @@
  * state it was planned from (plan.ts): compare-and-swap on mod revision, all-or-nothing batches. An
  * update whose old object this client saw at exactly the given revision needs no read first (a key at
  * a given mod revision never changes), so a get-modify-update loop costs what a raw etcd CAS costs.
- * Watches are etcd-watch.ts. Does not store the IPAM model keys (/calico/ipam/v2/...): IPAM kinds live
- * under the v3 paths like the rest.
+ * Watches are etcd-watch.ts. IPAMBlock, BlockAffinity, IPAMHandle and IPAMConfiguration are stored as
+ * Calico's IPAM stores them in etcd, as model values under /calico/ipam/v2/ (ipam-keys.ts), so tabby and
+ * calico-ipam can share one etcd.
  */
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -31,7 +32,18 @@ import type {
 } from "../types.js";
 import { keyOf } from "../types.js";
 import { watchPrefix } from "./etcd-watch.js";
-import { pathsOf, planBatch } from "./plan.js";
+import {
+  candidatePaths,
+  decodeModel,
+  encodeModel,
+  IPAM_ROOT,
+  isModelKind,
+  listPrefixes,
+  mayBeHashedAffinity,
+  modelKindOf,
+  pathOfResource,
+} from "./ipam-keys.js";
+import { planBatch } from "./plan.js";
 
 export interface EtcdTls {
   readonly caFile?: string;
@@ -74,8 +86,21 @@ export function decodeValue(path: string, value: Buffer, modRevision: string): R
 }
 
 function encodeValue(r: Resource): string {
+  if (isModelKind(r.kind)) return encodeModel(r);
   const { resourceVersion: _rv, ...metadata } = r.metadata;
   return JSON.stringify({ ...r, metadata });
+}
+
+/** The resource at any key tabby reads: a v3 object, or an IPAM model value (undefined: not one). */
+export function decodeAt(path: string, value: Buffer, modRevision: string): Resource | undefined {
+  if (!path.startsWith(IPAM_ROOT)) return decodeValue(path, value, modRevision);
+  const kind = modelKindOf(path);
+  return kind === undefined ? undefined : decodeModel(kind, path, value, modRevision);
+}
+
+/** The key a write of `r` goes to. */
+function pathOf(r: Resource): string {
+  return isModelKind(r.kind) ? pathOfResource(r) : storagePath(keyOf(r));
 }
 
 /** etcd3's errors, mapped to ours (connection trouble is DATASTORE_IO, named with what we were doing). */
@@ -132,10 +157,27 @@ export class EtcdDatastore implements Datastore {
   }
 
   async get(key: ResourceKey): Promise<Resource> {
-    const path = storagePath(key);
-    const r = await this.read(path);
+    const path = await this.resolve(key);
+    const r = path === undefined ? undefined : await this.read(path);
     if (r === undefined) throw notFound(key);
     return cloneJson(r);
+  }
+
+  /**
+   * The key a name denotes. v3 kinds: one path. IPAM model kinds are keyed by their spec, so a name can
+   * denote several keys (an IPv6 affinity) or, hashed, none that can be computed: the one that exists
+   * wins (read here, so the caller's read is served from what was just seen), else the likeliest.
+   */
+  private async resolve(key: ResourceKey): Promise<string | undefined> {
+    if (!isModelKind(key.kind)) return storagePath(key);
+    const candidates = candidatePaths(key);
+    if (candidates.length === 1) return candidates[0];
+    for (const p of candidates) if ((await this.read(p)) !== undefined) return p;
+    if (mayBeHashedAffinity(key)) {
+      const found = (await this.list(key.kind)).items.find((r) => r.metadata.name === key.name);
+      if (found !== undefined) return pathOf(found);
+    }
+    return candidates[0];
   }
 
   private async read(path: string): Promise<Resource | undefined> {
@@ -146,7 +188,7 @@ export class EtcdDatastore implements Datastore {
       throw ioError(`get ${path}`, e);
     }
     const kv = res.kvs[0];
-    const r = kv === undefined ? undefined : decodeValue(path, kv.value, kv.mod_revision);
+    const r = kv === undefined ? undefined : decodeAt(path, kv.value, kv.mod_revision);
     this.remember(path, r);
     return r;
   }
@@ -157,38 +199,44 @@ export class EtcdDatastore implements Datastore {
    * IPAM handles or a few hundred full blocks already exceed 4 MB in one range reply).
    */
   async list(kind: string, options: ListOptions = {}): Promise<ListResult> {
-    const prefix = kindPrefix(kind, options.namespace);
+    const model = isModelKind(kind);
+    const prefixes = model ? listPrefixes(kind) : [kindPrefix(kind, options.namespace)];
     const match = matcher(kind, options);
     const items: Resource[] = [];
-    const end = Range.prefix(prefix).end;
-    let start = Buffer.from(prefix, "utf8");
     let revision: string | undefined;
-    for (;;) {
-      let res: Awaited<ReturnType<Etcd3["kv"]["range"]>>;
-      try {
-        res = await this.client.kv.range(
-          {
-            key: start,
-            range_end: end,
-            limit: LIST_PAGE,
-            ...(revision !== undefined ? { revision } : {}),
-          },
-          this.deadline(),
-        );
-      } catch (e) {
-        throw ioError(`list ${prefix}`, e);
+    for (const prefix of prefixes) {
+      const end = prefix.endsWith("/") ? Range.prefix(prefix).end : Buffer.from(`${prefix}\0`, "utf8");
+      let start = Buffer.from(prefix, "utf8");
+      for (;;) {
+        let res: Awaited<ReturnType<Etcd3["kv"]["range"]>>;
+        try {
+          res = await this.client.kv.range(
+            {
+              key: start,
+              range_end: end,
+              limit: LIST_PAGE,
+              ...(revision !== undefined ? { revision } : {}),
+            },
+            this.deadline(),
+          );
+        } catch (e) {
+          throw ioError(`list ${prefix}`, e);
+        }
+        revision ??= res.header.revision;
+        for (const kv of res.kvs) {
+          const path = kv.key.toString("utf8");
+          const r = model
+            ? decodeModel(kind, path, kv.value, kv.mod_revision)
+            : decodeValue(path, kv.value, kv.mod_revision);
+          // The matcher selects on v3 storage paths, whatever key the object came from.
+          if (r !== undefined && match(model ? storagePath(keyOf(r)) : path, r)) items.push(r);
+        }
+        const last = res.kvs[res.kvs.length - 1];
+        if (!res.more || last === undefined) break;
+        start = Buffer.concat([last.key, Buffer.from([0])]);
       }
-      revision ??= res.header.revision;
-      for (const kv of res.kvs) {
-        const path = kv.key.toString("utf8");
-        const r = decodeValue(path, kv.value, kv.mod_revision);
-        if (match(path, r)) items.push(r);
-      }
-      const last = res.kvs[res.kvs.length - 1];
-      if (!res.more || last === undefined) break;
-      start = Buffer.concat([last.key, Buffer.from([0])]);
     }
-    return { items, revision: revision };
+    return { items, revision: revision! };
   }
 
   watch(options: WatchOptions): Watch {
@@ -220,7 +268,7 @@ export class EtcdDatastore implements Datastore {
     const snap = new Map<string, Resource | undefined>();
     for (const op of ops) {
       if (op.op === "delete") return undefined;
-      const path = storagePath(keyOf(op.resource));
+      const path = pathOf(op.resource);
       if (snap.has(path)) return undefined;
       if (op.op === "create") snap.set(path, undefined);
       else {
@@ -242,11 +290,20 @@ export class EtcdDatastore implements Datastore {
 
   private async commit(ops: readonly WriteOp[]): Promise<Resource[]> {
     if (ops.length === 0) return [];
-    const paths = pathsOf(ops);
+    const opPaths: string[] = [];
+    for (const op of ops) {
+      const path = op.op === "delete" ? await this.resolve(op.key) : pathOf(op.resource);
+      if (path === undefined) throw notFound((op as { key: ResourceKey }).key);
+      opPaths.push(path);
+    }
+    const paths = [...new Set(opPaths)];
     let snapshot = this.guess(ops);
     for (let round = 0; round < MAX_ROUNDS; round++) {
       snapshot ??= await this.readAll(paths);
-      const plan = planBatch(snapshot, ops, { newUid: this.newUid, wallTimeMs: this.clock.wallTime() });
+      const plan = planBatch(snapshot, ops, opPaths, {
+        newUid: this.newUid,
+        wallTimeMs: this.clock.wallTime(),
+      });
       const first = compareOf(plan.compares.get(paths[0]!)!);
       let txn = this.client.if(paths[0]!, first.column, "==", first.value);
       for (const p of paths.slice(1)) {

@@ -9,14 +9,16 @@
  * DATASTORE_GONE when its start was compacted away (etcd's ErrCompacted), otherwise DATASTORE_IO.
  */
 import type { Etcd3, IWatchResponse, Watcher } from "etcd3";
-import type { Resource } from "../../api/meta.js";
+import { API_VERSION, type Resource } from "../../api/meta.js";
 import type { Logger } from "../../util/logger.js";
 import { matcher } from "../embedded-state.js";
 import { DatastoreError } from "../errors.js";
 import { EventQueue } from "../event-queue.js";
-import { kindPrefix } from "../keys.js";
+import { kindPrefix, storagePath } from "../keys.js";
 import type { Watch, WatchOptions } from "../types.js";
+import { keyOf } from "../types.js";
 import { decodeValue, ioError } from "./etcd-datastore.js";
+import { decodeModel, isModelKind, watchPrefix as modelWatchPrefix } from "./ipam-keys.js";
 
 const gone = (kind: string, from: string, detail: string) =>
   new DatastoreError(
@@ -34,9 +36,26 @@ async function isCompacted(client: Etcd3, revision: string): Promise<boolean> {
   }
 }
 
+/** A deleted object known only by its key: kind, name, namespace, and the deleting revision. */
+function tombstone(kind: string, path: string, revision: string): Resource | undefined {
+  if (isModelKind(kind)) return decodeModel(kind, path, Buffer.from("{}"), revision);
+  const rest = path.slice(kindPrefix(kind).length).split("/");
+  const name = rest[rest.length - 1];
+  if (name === undefined || name === "" || rest.length > 2) return undefined;
+  return {
+    apiVersion: API_VERSION,
+    kind,
+    metadata: { name, ...(rest.length === 2 ? { namespace: rest[0]! } : {}), resourceVersion: revision },
+    spec: {},
+  };
+}
+
 export function watchPrefix(client: Etcd3, options: WatchOptions, logger?: Logger): Watch {
-  const prefix = kindPrefix(options.kind, options.namespace);
+  const model = isModelKind(options.kind);
+  const prefix = model ? modelWatchPrefix(options.kind) : kindPrefix(options.kind, options.namespace);
   const match = matcher(options.kind, options);
+  const decode = (path: string, value: Buffer, rev: string) =>
+    model ? decodeModel(options.kind, path, value, rev) : decodeValue(path, value, rev);
   let watcher: Watcher | undefined;
   const queue = new EventQueue(() => {
     void watcher?.cancel().catch(() => undefined);
@@ -60,17 +79,27 @@ export function watchPrefix(client: Etcd3, options: WatchOptions, logger?: Logge
       if (last !== undefined && revision <= last) continue; // replayed after a reconnect
       if (newest === undefined || revision > newest) newest = revision;
       const path = ev.kv.key.toString("utf8");
-      let resource: Resource;
+      let resource: Resource | undefined;
       let type: "added" | "modified" | "deleted";
       if (ev.type === "Delete") {
-        if (ev.prev_kv === undefined || ev.prev_kv === null) continue; // nothing to report
-        resource = decodeValue(path, ev.prev_kv.value, ev.prev_kv.mod_revision);
+        // etcd leaves prev_kv out when the previous revision was compacted before the event was sent;
+        // the deletion still has to reach the watcher, so it names what the key says.
+        if (ev.prev_kv === undefined || ev.prev_kv === null) {
+          resource = tombstone(options.kind, path, ev.kv.mod_revision);
+          // Its labels are unknown, so a selecting watcher may get the deletion of an object it never
+          // matched: harmless, where a lost deletion would leave it holding a ghost.
+          if (resource !== undefined) queue.push({ type: "deleted", resource, revision: ev.kv.mod_revision });
+          continue;
+        }
+        resource = decode(path, ev.prev_kv.value, ev.prev_kv.mod_revision);
         type = "deleted";
       } else {
-        resource = decodeValue(path, ev.kv.value, ev.kv.mod_revision);
+        resource = decode(path, ev.kv.value, ev.kv.mod_revision);
         type = ev.kv.create_revision === ev.kv.mod_revision ? "added" : "modified";
       }
-      if (resource.kind !== options.kind || !match(path, resource)) continue;
+      // Model keys are matched as their v3 storage paths (the matcher selects on those).
+      if (resource === undefined || resource.kind !== options.kind) continue;
+      if (!match(model ? storagePath(keyOf(resource)) : path, resource)) continue;
       queue.push({ type, resource, revision: ev.kv.mod_revision });
     }
     if (newest !== undefined && (last === undefined || newest > last)) last = newest;

@@ -8,7 +8,6 @@
  */
 import type { Resource } from "../../api/meta.js";
 import { alreadyExists, conflict, notFound } from "../errors.js";
-import { storagePath } from "../keys.js";
 import { keyOf, type WriteOp } from "../types.js";
 import { isStale, mergeUpdate, stampCreate } from "../write-rules.js";
 
@@ -29,14 +28,11 @@ export interface Plan {
   readonly results: readonly PlannedResult[];
 }
 
-/** The storage path each op touches, for reading the snapshot first. */
-export function pathsOf(ops: readonly WriteOp[]): string[] {
-  return [...new Set(ops.map((op) => storagePath(op.op === "delete" ? op.key : keyOf(op.resource))))];
-}
-
+/** `paths[i]` is the key `ops[i]` touches (the backend's layout decides it). */
 export function planBatch(
   snapshot: Snapshot,
   ops: readonly WriteOp[],
+  paths: readonly string[],
   stamp: { newUid(): string; wallTimeMs: number },
 ): Plan {
   const current = new Map<string, Resource | undefined>();
@@ -52,10 +48,10 @@ export function planBatch(
     }
     return current.get(path);
   };
-  for (const op of ops) {
+  for (const [i, op] of ops.entries()) {
+    const path = paths[i]!;
     if (op.op === "create") {
       const key = keyOf(op.resource);
-      const path = storagePath(key);
       if (touch(path) !== undefined) throw alreadyExists(key);
       const fresh = stampCreate(op.resource, stamp.newUid(), stamp.wallTimeMs);
       current.set(path, fresh);
@@ -63,7 +59,6 @@ export function planBatch(
       results.push({ resource: fresh, written: true });
     } else if (op.op === "update") {
       const key = keyOf(op.resource);
-      const path = storagePath(key);
       const old = touch(path);
       if (old === undefined) throw notFound(key);
       const given = op.resource.metadata.resourceVersion;
@@ -80,7 +75,6 @@ export function planBatch(
       writes.set(path, merged);
       results.push({ resource: merged, written: true });
     } else {
-      const path = storagePath(op.key);
       const old = touch(path);
       if (old === undefined) throw notFound(op.key);
       if (isStale(op.resourceVersion, old.metadata.resourceVersion)) {
