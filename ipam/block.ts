@@ -109,6 +109,20 @@ function copy(b: BlockSpec): BlockSpec {
   };
 }
 
+/**
+ * The sequence number a write of a block stores: one more, or, past 2^53, the next double up. Calico
+ * seeds blocks with nanoseconds, which JSON numbers hold only rounded; `n + 1` would round back to `n`
+ * and the release check could no longer tell two allocations apart. The next double is an integer that
+ * prints exactly, so Calico reads back the value tabby compares against.
+ */
+export function nextSequenceNumber(n: number): number {
+  if (n < Number.MAX_SAFE_INTEGER) return n + 1;
+  const f = new Float64Array([n]);
+  const bits = new BigUint64Array(f.buffer);
+  bits[0] = bits[0]! + 1n;
+  return f[0]!;
+}
+
 export function sequenceNumberOf(b: BlockSpec, ordinal: number): number {
   return b.sequenceNumberForAllocation?.[String(ordinal)] ?? 0;
 }

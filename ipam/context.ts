@@ -7,6 +7,8 @@
  * the handle first and the block second, undoing the handle if the block's CAS fails (ipam.go
  * assignFromExistingBlock); on release the block first and the handle second (releaseIPsFromBlock).
  */
+
+import { nextSequenceNumber } from "./block.js";
 import type { Clock } from "./clock.js";
 import { isBranded } from "./errors.js";
 import type { AffinitySpec, BlockSpec, HandleSpec } from "./model.js";
@@ -206,7 +208,7 @@ export async function writeBlock(
           op: "update",
           kind: "IPAMBlock",
           name,
-          spec: { ...change.to, sequenceNumber: change.to.sequenceNumber + 1 },
+          spec: { ...change.to, sequenceNumber: nextSequenceNumber(change.to.sequenceNumber) },
           revision: change.from.revision,
         };
   const h = change.handle;

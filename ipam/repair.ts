@@ -11,6 +11,8 @@
  * Only findings marked `confirmed` are acted on. Calico leaves most of this to kube-controllers' GC and
  * `calicoctl ipam release --from-report`; tabby does it in one command (`tabbyctl ipam check --fix`).
  */
+
+import { nextSequenceNumber } from "./block.js";
 import { type CheckInput, type CheckReport, checkIpam } from "./check.js";
 import { releaseBlockAffinity } from "./claim.js";
 import type { Ipam } from "./client.js";
@@ -157,7 +159,7 @@ async function unaffine(ipam: Ipam, name: string, spec: BlockSpec, revision: str
     await ipam.ctx.store.update(
       "IPAMBlock",
       name,
-      { ...rest, sequenceNumber: spec.sequenceNumber + 1 },
+      { ...rest, sequenceNumber: nextSequenceNumber(spec.sequenceNumber) },
       revision,
     );
 }

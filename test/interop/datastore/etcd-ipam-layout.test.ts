@@ -96,10 +96,14 @@ describeWith(["etcd"], "Calico's etcd IPAM layout on a real etcd", () => {
           secondary: { namespace: "default", node: "calico-1", pod: "old", timestamp: "2026-11-01 10:00:00" },
         },
       ],
-      sequenceNumber: 12,
+      sequenceNumber: "SEQ",
       sequenceNumberForAllocation: { "0": 10, "1": 11 },
       deleted: false,
     });
+    // Calico seeds sequence numbers with nanoseconds: more digits than a JSON number holds exactly.
+    const text = (await raw(BLOCK))[BLOCK]!.replace('"SEQ"', "1763800000123456789");
+    await ds.client.put(BLOCK).value(text).exec();
+    const seqOf = async () => BigInt(/"sequenceNumber":(\d+)/.exec((await raw(BLOCK))[BLOCK]!)![1]!);
     await put("/calico/ipam/v2/host/calico-1/ipv4/block/10.70.0.0-26", {
       state: "confirmed",
       deleted: false,
@@ -118,6 +122,8 @@ describeWith(["etcd"], "Calico's etcd IPAM layout on a real etcd", () => {
     // The next pod on Calico's node gets the next free ordinal of Calico's block, not a new block.
     const next = await ipam.autoAssign({ handleId: "k8s-pod-network.tabby-pod", node: "calico-1", num4: 1 });
     expect(next.ipv4.map((a) => a.address)).toEqual(["10.70.0.2"]);
+    const afterAssign = await seqOf();
+    expect(afterAssign > 1763800000123456789n).toBe(true);
     expect(Object.keys(await raw("/calico/ipam/v2/assignment/"))).toEqual([BLOCK]);
     // strict_affinity: another node may not borrow from Calico's block; it claims its own.
     const other = await ipam.autoAssign({ handleId: "k8s-pod-network.n1-pod", node: "n1", num4: 1 });
@@ -133,6 +139,8 @@ describeWith(["etcd"], "Calico's etcd IPAM layout on a real etcd", () => {
     expect(block.allocations.slice(0, 3)).toEqual([null, null, 0]);
     // Released ordinals go to the tail of the free list, as Calico releases them.
     expect(block.unallocated.slice(-2)).toEqual([0, 1]);
+    // Every write moves the number on, so a release with a stale sequence number is still refused.
+    expect((await seqOf()) > afterAssign).toBe(true);
     expect(await raw("/calico/ipam/v2/handle/k8s-pod-network.calico-pod")).toEqual({});
   });
 

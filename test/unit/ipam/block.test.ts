@@ -8,6 +8,7 @@ import {
   inUseCount,
   isEmpty,
   newBlock,
+  nextSequenceNumber,
   ordinalOfAddress,
   releaseFromBlock,
   releaseHandleFromBlock,
@@ -212,5 +213,19 @@ describe("ipam/block: validateBlock (calicoctl ipam check)", () => {
     expect(validateBlock({ ...b, unallocated: [1, 2, 3] })).toBe(
       "expected 8 addresses in this block, but Unallocated (3) + Allocated (1) = 4",
     );
+  });
+});
+
+describe("ipam/block: sequence numbers", () => {
+  it("count up by one, and past 2^53 (Calico's nanosecond seeds) step to the next double so a write still changes them", () => {
+    expect(nextSequenceNumber(41)).toBe(42);
+    const calico = JSON.parse("1763800000123456789") as number; // read rounded
+    const next = nextSequenceNumber(calico);
+    expect(next).toBeGreaterThan(calico);
+    expect(Number.isInteger(next)).toBe(true);
+    // What tabby writes, Calico parses as an exact uint64 and tabby reads back as the same number.
+    expect(JSON.stringify(next)).toMatch(/^\d+$/);
+    expect(JSON.parse(JSON.stringify(next))).toBe(next);
+    expect(nextSequenceNumber(next)).toBeGreaterThan(next);
   });
 });
