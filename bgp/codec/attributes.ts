@@ -222,12 +222,7 @@ const DESCRIPTORS: readonly Descriptor[] = [
     onError: "treat-as-withdraw",
     decode: (v, flags, ctx) => {
       // RFC 7606 §7.5: from an external peer the attribute is discarded whatever it holds.
-      if (ctx.peerType === "ebgp")
-        return {
-          subcode: UpdateSub.AttributeLengthError,
-          action: "attribute-discard",
-          detail: "LOCAL_PREF from an eBGP peer",
-        };
+      if (ctx.peerType === "ebgp") return lengthProblem("attribute-discard", "LOCAL_PREF from an eBGP peer");
       return v.length !== 4
         ? lengthProblem("treat-as-withdraw", `LOCAL_PREF length ${v.length}`)
         : { kind: "local-pref", code: 5, flags, localPref: u32(v, 0) };
@@ -282,11 +277,7 @@ const DESCRIPTORS: readonly Descriptor[] = [
     onError: "treat-as-withdraw",
     decode: (v, flags, ctx) => {
       if (ctx.peerType === "ebgp")
-        return {
-          subcode: UpdateSub.AttributeLengthError,
-          action: "attribute-discard",
-          detail: "ORIGINATOR_ID from an eBGP peer",
-        };
+        return lengthProblem("attribute-discard", "ORIGINATOR_ID from an eBGP peer");
       return v.length !== 4
         ? lengthProblem("treat-as-withdraw", `ORIGINATOR_ID length ${v.length}`)
         : { kind: "originator-id", code: 9, flags, originatorId: formatIpv4(v, 0) };
@@ -300,11 +291,7 @@ const DESCRIPTORS: readonly Descriptor[] = [
     onError: "treat-as-withdraw",
     decode: (v, flags, ctx) => {
       if (ctx.peerType === "ebgp")
-        return {
-          subcode: UpdateSub.AttributeLengthError,
-          action: "attribute-discard",
-          detail: "CLUSTER_LIST from an eBGP peer",
-        };
+        return lengthProblem("attribute-discard", "CLUSTER_LIST from an eBGP peer");
       return v.length === 0 || v.length % 4 !== 0
         ? lengthProblem("treat-as-withdraw", `CLUSTER_LIST length ${v.length}`)
         : { kind: "cluster-list", code: 10, flags, clusterList: ipv4List(v) };
