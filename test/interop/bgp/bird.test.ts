@@ -4,7 +4,7 @@ import { expect, it } from "vitest";
 import { Bird } from "../../harness/peers/bird.js";
 import { describeWith } from "../../harness/requirements.js";
 import { testScope } from "../../harness/scope.js";
-import { pair, startTabby, waitEstablished, waitTabbyRoute } from "./lab.js";
+import { oneSessionConfig, pair, startTabby, waitEstablished, waitTabbyRoute } from "./lab.js";
 
 const birdConfig = (asn: number, tabbyAs: number) => `router id 10.0.0.2;
 log stderr all;
@@ -39,30 +39,7 @@ describeWith(["root", "iproute2", "bird"], "tabby <-> BIRD 2", () => {
       const { a, b } = await pair(scope);
       const peerAs = mode === "ebgp" ? 65002 : 65001;
       const bird = await Bird.start(scope, b, { config: birdConfig(peerAs, 65001) });
-      const tabby = await startTabby(scope, a, {
-        routerId: "10.0.0.1",
-        asn: 65001,
-        listen: { address: "::" },
-        peers: [
-          {
-            address: "10.0.0.2",
-            asn: peerAs,
-            importPolicy: "ACCEPT_ALL",
-            exportPolicy: "ACCEPT_ALL",
-            nextHopSelf: { ipv6: "fd00::1" },
-          },
-        ],
-        originate: [
-          {
-            prefix: "192.0.2.0/24",
-            communities: ["65001:100", "NO_EXPORT_SUBCONFED"].slice(0, 1),
-            largeCommunities: ["65001:1:2"],
-            med: 7,
-            ...(mode === "ibgp" ? { localPref: 300 } : {}),
-          },
-          { prefix: "2001:db8:a::/48", communities: ["65001:101"] },
-        ],
-      });
+      const tabby = await startTabby(scope, a, oneSessionConfig(peerAs, mode));
       await waitEstablished(tabby, "10.0.0.2");
       await bird.waitForSession("10.0.0.1");
 

@@ -5,32 +5,7 @@ import { Frr } from "../../harness/peers/frr.js";
 import { Gobgp } from "../../harness/peers/gobgp.js";
 import { describeWith } from "../../harness/requirements.js";
 import { testScope } from "../../harness/scope.js";
-import { pair, startTabby, waitEstablished, waitTabbyRoute } from "./lab.js";
-
-const tabbyConfig = (peerAs: number, mode: "ebgp" | "ibgp") => ({
-  routerId: "10.0.0.1",
-  asn: 65001,
-  listen: { address: "::" },
-  peers: [
-    {
-      address: "10.0.0.2",
-      asn: peerAs,
-      importPolicy: "ACCEPT_ALL",
-      exportPolicy: "ACCEPT_ALL",
-      nextHopSelf: { ipv6: "fd00::1" },
-    },
-  ],
-  originate: [
-    {
-      prefix: "192.0.2.0/24",
-      communities: ["65001:100"],
-      largeCommunities: ["65001:1:2"],
-      med: 7,
-      ...(mode === "ibgp" ? { localPref: 300 } : {}),
-    },
-    { prefix: "2001:db8:a::/48", communities: ["65001:101"] },
-  ],
-});
+import { oneSessionConfig, pair, startTabby, waitEstablished, waitTabbyRoute } from "./lab.js";
 
 const frrConfig = (asn: number) => `frr defaults traditional
 hostname frr
@@ -64,7 +39,7 @@ describeWith(["root", "iproute2", "frr"], "tabby <-> FRR", () => {
       const { a, b } = await pair(scope);
       const asn = mode === "ebgp" ? 65002 : 65001;
       const frr = await Frr.start(scope, b, { config: frrConfig(asn) });
-      const tabby = await startTabby(scope, a, tabbyConfig(asn, mode));
+      const tabby = await startTabby(scope, a, oneSessionConfig(asn, mode));
       await waitEstablished(tabby, "10.0.0.2");
       await frr.waitForSession("10.0.0.1");
       await frr.waitForRoute("ipv4", "192.0.2.0/24");
@@ -115,7 +90,7 @@ describeWith(["root", "iproute2", "gobgp"], "tabby <-> GoBGP", () => {
           neighbors: [{ address: "10.0.0.1", as: 65001, families: ["ipv4", "ipv6"] }],
         },
       });
-      const tabby = await startTabby(scope, a, tabbyConfig(asn, mode));
+      const tabby = await startTabby(scope, a, oneSessionConfig(asn, mode));
       await waitEstablished(tabby, "10.0.0.2");
       await gobgp.waitForSession("10.0.0.1");
       const g4 = await gobgp.waitForRoute("ipv4", "192.0.2.0/24");

@@ -78,3 +78,32 @@ export async function runTabbyProcess(
   });
   return { proc, socket, configFile, logFile };
 }
+
+/**
+ * tabby (AS 65001, 10.0.0.1) with one peer at 10.0.0.2, originating a v4 and a v6 prefix with
+ * communities, a large community, MED and (iBGP) LOCAL_PREF: the one-session interop tests' speaker.
+ */
+export const oneSessionConfig = (peerAs: number, mode: "ebgp" | "ibgp") => ({
+  routerId: "10.0.0.1",
+  asn: 65001,
+  listen: { address: "::" },
+  peers: [
+    {
+      address: "10.0.0.2",
+      asn: peerAs,
+      importPolicy: "ACCEPT_ALL",
+      exportPolicy: "ACCEPT_ALL",
+      nextHopSelf: { ipv6: "fd00::1" },
+    },
+  ],
+  originate: [
+    {
+      prefix: "192.0.2.0/24",
+      communities: ["65001:100"],
+      largeCommunities: ["65001:1:2"],
+      med: 7,
+      ...(mode === "ibgp" ? { localPref: 300 } : {}),
+    },
+    { prefix: "2001:db8:a::/48", communities: ["65001:101"] },
+  ],
+});
