@@ -157,8 +157,8 @@ export class EtcdDatastore implements Datastore {
   }
 
   async get(key: ResourceKey): Promise<Resource> {
-    const path = await this.resolve(key);
-    const r = path === undefined ? undefined : await this.read(path);
+    const at = await this.resolve(key);
+    const r = at.read ? at.found : at.path === undefined ? undefined : await this.read(at.path);
     if (r === undefined) throw notFound(key);
     return cloneJson(r);
   }
@@ -166,18 +166,22 @@ export class EtcdDatastore implements Datastore {
   /**
    * The key a name denotes. v3 kinds: one path. IPAM model kinds are keyed by their spec, so a name can
    * denote several keys (an IPv6 affinity) or, hashed, none that can be computed: the one that exists
-   * wins (read here, so the caller's read is served from what was just seen), else the likeliest.
+   * wins, else the likeliest. `read` says the candidates were read on the way (`found` is what is
+   * there), so a get need not read again.
    */
-  private async resolve(key: ResourceKey): Promise<string | undefined> {
-    if (!isModelKind(key.kind)) return storagePath(key);
+  private async resolve(key: ResourceKey): Promise<{ path?: string; read: boolean; found?: Resource }> {
+    if (!isModelKind(key.kind)) return { path: storagePath(key), read: false };
     const candidates = candidatePaths(key);
-    if (candidates.length === 1) return candidates[0];
-    for (const p of candidates) if ((await this.read(p)) !== undefined) return p;
+    if (candidates.length === 1) return { path: candidates[0]!, read: false };
+    for (const path of candidates) {
+      const found = await this.read(path);
+      if (found !== undefined) return { path, read: true, found };
+    }
     if (mayBeHashedAffinity(key)) {
       const found = (await this.list(key.kind)).items.find((r) => r.metadata.name === key.name);
-      if (found !== undefined) return pathOf(found);
+      if (found !== undefined) return { path: pathOf(found), read: true, found };
     }
-    return candidates[0];
+    return { ...(candidates[0] !== undefined ? { path: candidates[0] } : {}), read: true };
   }
 
   private async read(path: string): Promise<Resource | undefined> {
@@ -292,7 +296,7 @@ export class EtcdDatastore implements Datastore {
     if (ops.length === 0) return [];
     const opPaths: string[] = [];
     for (const op of ops) {
-      const path = op.op === "delete" ? await this.resolve(op.key) : pathOf(op.resource);
+      const path = op.op === "delete" ? (await this.resolve(op.key)).path : pathOf(op.resource);
       if (path === undefined) throw notFound((op as { key: ResourceKey }).key);
       opPaths.push(path);
     }
