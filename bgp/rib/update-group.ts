@@ -227,25 +227,70 @@ export class UpdateGroup {
    * Loc-RIB; later ones get the table as it stands. Either way: full table, then End-of-RIB.
    */
   join(m: GroupMember, rib: LocRib): void {
-    if (!this.active) {
-      this.cache.clear();
-      this.lastIn = undefined;
-      for (const f of FAMILIES) {
-        this.advertisedN[f] = 0;
-        for (const d of rib.allDests(f)) {
-          const out = d.best === undefined ? undefined : this.exportOf(d.best, f);
-          this.setOut(d, out);
-          if (out !== undefined) this.advertisedN[f]++;
-        }
-      }
-    } else {
-      this.flush();
-    }
+    this.prepare(rib);
     this.members.add(m);
     for (const f of FAMILIES) {
       if (!m.families.has(f)) continue;
       m.send([...this.dump(f, m.peerId), encodeEndOfRib(f === "ipv4" ? 1 : 2)]);
     }
+  }
+
+  /** Before a member joins: the first one fills the group's table from the Loc-RIB, later ones flush. */
+  private prepare(rib: LocRib): void {
+    if (this.active) {
+      this.flush();
+      return;
+    }
+    this.cache.clear();
+    this.lastIn = undefined;
+    for (const f of FAMILIES) {
+      this.advertisedN[f] = 0;
+      for (const d of rib.allDests(f)) {
+        const out = d.best === undefined ? undefined : this.exportOf(d.best, f);
+        this.setOut(d, out);
+        if (out !== undefined) this.advertisedN[f]++;
+      }
+    }
+  }
+
+  /**
+   * Moves an Established member here from `from` (its export policy or target changed) without a
+   * session reset: the member is sent only the difference between what `from` had advertised to it and
+   * what this group advertises (announcements for new or changed routes, withdrawals for the rest), as
+   * BIRD re-exports on `configure` when only a filter changed. Then `from` lets the member go.
+   */
+  adopt(m: GroupMember, from: UpdateGroup, rib: LocRib): void {
+    from.flush();
+    this.prepare(rib);
+    for (const f of FAMILIES) {
+      if (!m.families.has(f)) continue;
+      const withdraw: PrefixKey[] = [];
+      const byAttrs = new Map<PathAttrs, PrefixKey[]>();
+      for (const d of rib.allDests(f)) {
+        if (d.best?.peer.id === m.peerId) continue;
+        const had = from.getOut(d);
+        const now = this.getOut(d);
+        if (now === undefined) {
+          if (had !== undefined) withdraw.push(d.key);
+        } else if (had === undefined || had.key !== now.key) {
+          const l = byAttrs.get(now);
+          if (l === undefined) byAttrs.set(now, [d.key]);
+          else l.push(d.key);
+        }
+      }
+      const msgs: Uint8Array[] = [];
+      if (withdraw.length > 0) {
+        msgs.push(
+          ...packWithdrawals(keysToPrefixList(f, withdraw), this.encoding.ctx, {
+            maxMessageLen: this.encoding.ctx.maxMessageLen,
+          }),
+        );
+      }
+      for (const [a, keys] of byAttrs) msgs.push(...this.announce(f, a, keys));
+      if (msgs.length > 0) m.send(msgs);
+    }
+    this.members.add(m);
+    from.leave(m);
   }
 
   /** The whole table again, for a ROUTE-REFRESH from one member. */

@@ -154,9 +154,16 @@ export class Session {
     this.dispatch({ kind: "start" });
   }
 
-  /** Administrative shutdown, with an RFC 9003 message if given. */
-  stop(communication?: string): void {
-    this.dispatch({ kind: "stop", ...(communication !== undefined ? { communication } : {}) });
+  /**
+   * Administrative stop: Cease with `subcode` (RFC 4486; default 2, Administrative Shutdown; 3 Peer
+   * De-configured, 6 Other Configuration Change) and an RFC 9003 message if given.
+   */
+  stop(communication?: string, subcode?: number): void {
+    this.dispatch({
+      kind: "stop",
+      ...(communication !== undefined ? { communication } : {}),
+      ...(subcode !== undefined ? { subcode } : {}),
+    });
   }
 
   /** Writes encoded UPDATEs (from an update group); ignored unless Established. */

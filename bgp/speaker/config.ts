@@ -11,6 +11,8 @@ export interface PeerConfig {
   /** Peer address; also the key of the peer. */
   readonly address: string;
   readonly asn: number;
+  /** Our AS on this session instead of the speaker's (BIRD `local as`, Calico `localASNumber`). */
+  readonly localAsn?: number;
   /** Name shown in status (default: the address). */
   readonly name?: string;
   readonly port?: number;
@@ -39,6 +41,8 @@ export interface PeerConfig {
   /** Receive ADD-PATH paths from this peer. */
   readonly addPathReceive?: boolean;
   readonly gracefulRestart?: boolean;
+  /** RFC 4724 restart time we announce to this peer (default: the speaker's). */
+  readonly restartTimeSec?: number;
   /** Start administratively down. */
   readonly shutdown?: boolean;
 }

@@ -15,11 +15,12 @@ export function sessionConfig(
   cfg: PeerConfig,
   netnsPath?: string,
 ): { fsm: FsmConfig; connect: ConnectOptions } {
-  const ebgp = cfg.asn !== speaker.asn;
+  const localAs = cfg.localAsn ?? speaker.asn;
+  const ebgp = cfg.asn !== localAs;
   const families = cfg.families ?? FAMILIES;
   const gr = speaker.gracefulRestart;
   const localOpen = buildOpen({
-    localAs: speaker.asn,
+    localAs,
     routerId: speaker.routerId,
     holdTimeSec: cfg.holdTimeSec ?? speaker.holdTimeSec ?? DEFAULT_HOLD_TIME_SEC,
     families,
@@ -28,7 +29,7 @@ export function sessionConfig(
     ...(gr !== undefined && cfg.gracefulRestart !== false
       ? {
           gracefulRestart: {
-            restartTimeSec: gr.restartTimeSec,
+            restartTimeSec: cfg.restartTimeSec ?? gr.restartTimeSec,
             restarting: false,
             forwardingPreserved: true,
           },
@@ -54,7 +55,7 @@ export function sessionConfig(
     localOpen,
     expect: {
       peerAs: cfg.asn,
-      localAs: speaker.asn,
+      localAs,
       routerId: speaker.routerId,
       ...(cfg.keepaliveSec !== undefined ? { keepaliveSec: cfg.keepaliveSec } : {}),
     },

@@ -28,6 +28,7 @@ import { TcpListener } from "../transport/listener.js";
 import { setMinTtl, setTtl } from "../transport/socket-options.js";
 import type { OriginateConfig, PeerConfig, SpeakerConfig } from "./config.js";
 import { sessionConfig } from "./peer-session.js";
+import { type PeerPlan, planReconfigure } from "./reconfigure.js";
 import { type PeerStatus, type PrefixCounts, type RibPath, toRibPath } from "./views.js";
 
 export interface SpeakerDeps {
@@ -42,12 +43,13 @@ export interface SpeakerDeps {
 export type BestChange = (family: Family, key: PrefixKey, best: Path | undefined) => void;
 
 interface Peer {
-  readonly cfg: PeerConfig;
+  cfg: PeerConfig;
   readonly ref: PeerRef;
   readonly session: Session;
-  readonly importPolicy: CompiledPolicy;
-  readonly exportPolicy: CompiledPolicy | undefined;
-  readonly exportPolicyName: string;
+  importPolicy: CompiledPolicy;
+  exportPolicy: CompiledPolicy | undefined;
+  /** The export policy's name and version: peers share an update group only with the same one. */
+  exportPolicyName: string;
   negotiated: Negotiated | undefined;
   group: UpdateGroup | undefined;
   member: GroupMember | undefined;
@@ -72,45 +74,87 @@ export class SpeakerError extends Error {
   }
 }
 
+/** What `reconfigure` did, peer by peer (the agent counts resets per change). */
+export interface ReconfigureResult {
+  readonly added: string[];
+  readonly removed: string[];
+  /** Sessions restarted because their parameters changed, with the fields that did. */
+  readonly reset: { address: string; changed: readonly string[] }[];
+  /** Updated in place without a reset: re-exported, asked for a route refresh, or renamed. */
+  readonly updated: { address: string; changed: readonly string[] }[];
+  readonly originated: number;
+  readonly withdrawn: number;
+}
+
+/** The checks that need no I/O; SpeakerError names the field. */
+export function validateSpeakerConfig(cfg: SpeakerConfig): void {
+  const seen = new Set<string>();
+  const policies = cfg.policies ?? {};
+  cfg.peers.forEach((p, i) => {
+    if (seen.has(p.address)) throw new SpeakerError(`peers[${i}].address`, `${p.address} is configured twice`);
+    seen.add(p.address);
+    for (const which of ["importPolicy", "exportPolicy"] as const) {
+      const name = p[which];
+      if (name !== undefined && !(name in policies) && name !== "ACCEPT_ALL" && name !== "REJECT_ALL") {
+        throw new SpeakerError(`peers[${i}].${which}`, `no policy named ${JSON.stringify(name)}`);
+      }
+    }
+  });
+}
+
 export class Speaker {
   readonly rib: LocRib;
   private readonly peers = new Map<string, Peer>();
   private readonly groups = new Map<string, UpdateGroup>();
   private readonly local: PeerRef;
-  private readonly policies = new Map<string, CompiledPolicy>();
+  private policies = new Map<string, { policy: CompiledPolicy; version: number; text: string }>();
+  private policyVersion = 0;
   private readonly bestListeners = new Set<BestChange>();
   private readonly originated = new Map<PrefixKey, OriginateConfig>();
   private listener: TcpListener | undefined;
   private flushScheduled = false;
   private nextPeerId = 1;
-  private readonly clusterId: string;
+  private clusterId: string;
+  private config: SpeakerConfig;
+  private started = false;
 
   constructor(
-    readonly cfg: SpeakerConfig,
+    cfg: SpeakerConfig,
     private readonly deps: SpeakerDeps,
   ) {
+    validateSpeakerConfig(cfg);
+    this.config = cfg;
     this.rib = new LocRib(new AttrTable());
     this.clusterId = cfg.clusterId ?? cfg.routerId;
     this.local = { id: LOCAL_ID, address: "", type: "local", routerId: cfg.routerId, rrClient: false };
-    for (const [name, p] of Object.entries(cfg.policies ?? {}))
-      this.policies.set(name, compilePolicy({ ...p, name }));
-    const seen = new Set<string>();
-    cfg.peers.forEach((p, i) => {
-      if (seen.has(p.address))
-        throw new SpeakerError(`peers[${i}].address`, `${p.address} is configured twice`);
-      seen.add(p.address);
-      for (const which of ["importPolicy", "exportPolicy"] as const) {
-        const name = p[which];
-        if (
-          name !== undefined &&
-          !this.policies.has(name) &&
-          name !== "ACCEPT_ALL" &&
-          name !== "REJECT_ALL"
-        ) {
-          throw new SpeakerError(`peers[${i}].${which}`, `no policy named ${JSON.stringify(name)}`);
-        }
+    this.compilePolicies(cfg);
+  }
+
+  /** The configuration in force (the last one given to the constructor or `reconfigure`). */
+  get cfg(): SpeakerConfig {
+    return this.config;
+  }
+
+  /** Compiles the policies of `cfg`, keeping the version of those whose text did not change. */
+  private compilePolicies(cfg: SpeakerConfig): Set<string> {
+    const changed = new Set<string>();
+    const next = new Map<string, { policy: CompiledPolicy; version: number; text: string }>();
+    for (const [name, p] of Object.entries(cfg.policies ?? {})) {
+      const text = JSON.stringify(p);
+      const old = this.policies.get(name);
+      if (old !== undefined && old.text === text) next.set(name, old);
+      else {
+        next.set(name, { policy: compilePolicy({ ...p, name }), version: ++this.policyVersion, text });
+        changed.add(name);
       }
-    });
+    }
+    for (const name of this.policies.keys()) if (!next.has(name)) changed.add(name);
+    this.policies = next;
+    return changed;
+  }
+
+  private localAs(cfg: PeerConfig): number {
+    return cfg.localAsn ?? this.config.asn;
   }
 
   private log(level: "info" | "warn" | "error", msg: string, fields: Record<string, unknown> = {}): void {
@@ -121,23 +165,169 @@ export class Speaker {
     if (name === undefined) return fallback;
     if (name === "ACCEPT_ALL") return compilePolicy(ACCEPT_ALL);
     if (name === "REJECT_ALL") return compilePolicy(REJECT_ALL);
-    return this.policies.get(name)!;
+    return this.policies.get(name)!.policy;
+  }
+
+  private exportPolicyKey(cfg: PeerConfig, ebgp: boolean): string {
+    const name = cfg.exportPolicy ?? (ebgp ? "REJECT_ALL" : "ACCEPT_ALL");
+    const v = this.policies.get(name)?.version;
+    return v === undefined ? name : `${name}#${v}`;
   }
 
   async start(): Promise<void> {
-    if (this.cfg.listen !== undefined) {
-      const keys: Record<string, string> = {};
-      for (const p of this.cfg.peers) if (p.password) keys[p.address] = p.password;
-      this.listener = await TcpListener.listen({
-        host: this.cfg.listen.address,
-        port: this.cfg.listen.port ?? 179,
-        md5Keys: keys,
-        ...(this.deps.netnsPath !== undefined ? { netnsPath: this.deps.netnsPath } : {}),
-      });
-      this.listener.onConnection((socket, info) => this.onIncoming(socket, info.remoteAddress));
+    this.started = true;
+    await this.openListener();
+    for (const p of this.config.peers) this.addPeer(p);
+    for (const o of this.config.originate ?? []) this.originate(o);
+  }
+
+  private async openListener(): Promise<void> {
+    const listen = this.config.listen;
+    if (listen === undefined) return;
+    const keys: Record<string, string> = {};
+    for (const p of this.config.peers) if (p.password) keys[p.address] = p.password;
+    this.listener = await TcpListener.listen({
+      host: listen.address,
+      port: listen.port ?? 179,
+      md5Keys: keys,
+      ...(this.deps.netnsPath !== undefined ? { netnsPath: this.deps.netnsPath } : {}),
+    });
+    this.listener.onConnection((socket, info) => this.onIncoming(socket, info.remoteAddress));
+  }
+
+  /**
+   * Applies a new configuration, touching only what changed (reconfigure.ts decides): new peers start,
+   * removed ones get Cease / Peer De-configured, a peer whose session parameters changed is restarted
+   * with Cease / Other Configuration Change, and a peer whose policies, next-hop handling or name
+   * changed is updated in place: re-exported (only the difference is sent) and, for an import change,
+   * asked for its routes again (ROUTE-REFRESH; a reset only if the peer cannot refresh). MD5 keys change
+   * on the open listening socket. Originated prefixes are added, replaced or withdrawn one by one. A
+   * configuration that fails validation changes nothing (SpeakerError).
+   */
+  async reconfigure(next: SpeakerConfig): Promise<ReconfigureResult> {
+    validateSpeakerConfig(next);
+    const old = this.config;
+    const plan = planReconfigure(old, next);
+    const result: ReconfigureResult = {
+      added: [],
+      removed: [],
+      reset: [],
+      updated: [],
+      originated: plan.originateAdd.length,
+      withdrawn: plan.originateRemove.length,
+    };
+    this.config = next;
+    this.compilePolicies(next);
+    const newCluster = next.clusterId ?? next.routerId;
+    const clusterChanged = newCluster !== this.clusterId;
+    this.clusterId = newCluster;
+    this.local.routerId = next.routerId;
+    if (!this.started) return result;
+    if (plan.relisten) {
+      await this.listener?.close();
+      this.listener = undefined;
+      await this.openListener();
     }
-    for (const p of this.cfg.peers) this.addPeer(p);
-    for (const o of this.cfg.originate ?? []) this.originate(o);
+    const byAddress = new Map(next.peers.map((p) => [p.address, p]));
+    for (const step of plan.peers) {
+      const cfg = byAddress.get(step.address);
+      if (step.listenerKey && !plan.relisten) this.listener?.setPeerKey(step.address, cfg?.password);
+      if (step.action === "remove") {
+        this.removePeer(step.address, 3, "peer removed from the configuration");
+        result.removed.push(step.address);
+      } else if (step.action === "add") {
+        this.addPeer(cfg!);
+        result.added.push(step.address);
+      } else if (step.action === "reset") {
+        this.removePeer(step.address, 6, `configuration changed: ${step.changed.join(", ")}`);
+        this.addPeer(cfg!);
+        result.reset.push({ address: step.address, changed: step.changed });
+      } else {
+        const reset = this.updatePeer(cfg!, step);
+        if (reset) result.reset.push({ address: step.address, changed: step.changed });
+        else result.updated.push({ address: step.address, changed: step.changed });
+      }
+    }
+    // Policies changed under an unchanged name, or the cluster id moved: re-export those peers too.
+    const planned = new Set(plan.peers.map((p) => p.address));
+    for (const p of this.peers.values()) {
+      if (planned.has(p.cfg.address)) continue;
+      const ebgp = p.ref.type === "ebgp";
+      const exportKey = this.exportPolicyKey(p.cfg, ebgp);
+      const importName = p.cfg.importPolicy;
+      const importStale =
+        importName !== undefined &&
+        this.policies.has(importName) &&
+        p.importPolicy !== this.policies.get(importName)!.policy;
+      if (exportKey !== p.exportPolicyName || clusterChanged || importStale) {
+        const changed = [
+          ...(exportKey !== p.exportPolicyName ? ["exportPolicy"] : []),
+          ...(importStale ? ["importPolicy"] : []),
+          ...(clusterChanged ? ["clusterId"] : []),
+        ];
+        const reset = this.updatePeer(p.cfg, {
+          address: p.cfg.address,
+          action: "update",
+          changed,
+          reexport: exportKey !== p.exportPolicyName || clusterChanged,
+          reimport: importStale || clusterChanged,
+          listenerKey: false,
+        });
+        if (reset) result.reset.push({ address: p.cfg.address, changed });
+        else result.updated.push({ address: p.cfg.address, changed });
+      }
+    }
+    for (const prefix of plan.originateRemove) this.withdrawOriginated(prefix);
+    for (const o of plan.originateAdd) this.originate(o);
+    if (result.added.length + result.removed.length + result.reset.length + result.updated.length > 0) {
+      this.log("info", "reconfigured", {
+        added: result.added,
+        removed: result.removed,
+        reset: result.reset.map((r) => r.address),
+        updated: result.updated.map((r) => r.address),
+      });
+    }
+    return result;
+  }
+
+  /** In-place update of one peer; true when it had to be reset after all (no route refresh). */
+  private updatePeer(cfg: PeerConfig, step: PeerPlan): boolean {
+    const peer = this.requirePeer(cfg.address);
+    const ebgp = peer.ref.type === "ebgp";
+    peer.cfg = cfg;
+    const rfc8212 = compilePolicy(REJECT_ALL);
+    peer.importPolicy = this.policy(cfg.importPolicy, ebgp ? rfc8212 : compilePolicy(ACCEPT_ALL));
+    const exportPolicy = this.policy(cfg.exportPolicy, ebgp ? rfc8212 : compilePolicy(ACCEPT_ALL));
+    peer.exportPolicy = cfg.exportPolicy === undefined && !ebgp ? undefined : exportPolicy;
+    peer.exportPolicyName = this.exportPolicyKey(cfg, ebgp);
+    const n = peer.negotiated;
+    if (n === undefined) return false;
+    if (step.reimport) {
+      if (!n.routeRefresh) {
+        this.removePeer(cfg.address, 6, "import policy changed and the peer cannot refresh");
+        this.addPeer(cfg);
+        return true;
+      }
+      for (const f of n.families) this.refreshIn(cfg.address, f);
+    }
+    if (step.reexport) this.regroup(peer, n);
+    return false;
+  }
+
+  /** Stops and forgets one peer: Cease with `subcode`, its routes withdrawn, its MD5 key removed. */
+  private removePeer(address: string, subcode: number, message: string): void {
+    const peer = this.peers.get(address);
+    if (peer === undefined) return;
+    peer.session.stop(message, subcode);
+    peer.session.destroy();
+    peer.restartTimer?.cancel();
+    if (peer.group !== undefined && peer.member !== undefined) {
+      peer.group.leave(peer.member);
+      if (!peer.group.active) this.groups.delete(peer.group.key);
+    }
+    this.rib.removePeer(peer.ref);
+    this.peers.delete(address);
+    this.scheduleFlush();
   }
 
   /** The port the listener is bound to (useful with port 0 in tests). */
@@ -146,7 +336,7 @@ export class Speaker {
   }
 
   private addPeer(cfg: PeerConfig): Peer {
-    const ebgp = cfg.asn !== this.cfg.asn;
+    const ebgp = cfg.asn !== this.localAs(cfg);
     const ref: PeerRef = {
       id: this.nextPeerId++,
       address: cfg.address,
@@ -165,13 +355,13 @@ export class Speaker {
         { peer: cfg.address },
       );
     }
-    const { fsm, connect } = sessionConfig(this.cfg, cfg, this.deps.netnsPath);
+    const { fsm, connect } = sessionConfig(this.config, cfg, this.deps.netnsPath);
     const peer: Peer = {
       cfg,
       ref,
       importPolicy,
       exportPolicy: cfg.exportPolicy === undefined && !ebgp ? undefined : exportPolicy,
-      exportPolicyName: cfg.exportPolicy ?? (ebgp ? "REJECT_ALL" : "ACCEPT_ALL"),
+      exportPolicyName: this.exportPolicyKey(cfg, ebgp),
       negotiated: undefined,
       group: undefined,
       member: undefined,
@@ -184,7 +374,7 @@ export class Speaker {
     (peer as { session: Session }).session = new Session({
       fsm,
       connect,
-      localRouterId: this.cfg.routerId,
+      localRouterId: this.config.routerId,
       clock: this.deps.clock,
       transport: this.deps.transport ?? { connect: connectTcp },
       handlers: {
@@ -243,12 +433,25 @@ export class Speaker {
     }
     peer.wasGrCapable = n.gracefulRestart !== undefined && n.localGracefulRestart;
     this.flushNow();
+    const g = this.groupFor(peer, n);
+    const member: GroupMember = {
+      peerId: peer.ref.id,
+      send: (msgs) => peer.session.sendRaw(msgs),
+      families: n.families,
+    };
+    peer.group = g;
+    peer.member = member;
+    g.join(member, this.rib);
+  }
+
+  /** The update group for the peer's export target, policy and session encoding (made if new). */
+  private groupFor(peer: Peer, n: Negotiated): UpdateGroup {
     const local = peer.session.localAddress ?? "";
     const localAddress = this.nextHopSelf(peer, local);
     const target: ExportTarget = {
       type: peer.ref.type === "ebgp" ? "ebgp" : "ibgp",
-      localAs: this.cfg.asn,
-      routerId: this.cfg.routerId,
+      localAs: this.localAs(peer.cfg),
+      routerId: this.config.routerId,
       clusterId: this.clusterId,
       rrClient: peer.ref.rrClient,
       nextHopMode: peer.cfg.nextHop ?? "auto",
@@ -257,6 +460,8 @@ export class Speaker {
     };
     const key = [
       target.type,
+      target.localAs,
+      target.clusterId,
       target.rrClient,
       target.nextHopMode,
       localAddress.ipv4 ?? "",
@@ -279,14 +484,20 @@ export class Speaker {
       );
       this.groups.set(key, g);
     }
-    const member: GroupMember = {
-      peerId: peer.ref.id,
-      send: (msgs) => peer.session.sendRaw(msgs),
-      families: n.families,
-    };
-    peer.group = g;
-    peer.member = member;
-    g.join(member, this.rib);
+    return g;
+  }
+
+  /** Moves an Established peer to the group its new export settings call for, sending the difference. */
+  private regroup(peer: Peer, n: Negotiated): void {
+    const from = peer.group;
+    const member = peer.member;
+    if (from === undefined || member === undefined) return;
+    this.flushNow();
+    const to = this.groupFor(peer, n);
+    if (to === from) return;
+    to.adopt(member, from, this.rib);
+    peer.group = to;
+    if (!from.active) this.groups.delete(from.key);
   }
 
   /** The lowest group slot not in use (slots index Dest.out). */
@@ -480,10 +691,11 @@ export class Speaker {
   private importLoop(peer: Peer, pa: PathAttrs): string | undefined {
     if (peer.ref.type === "ebgp") {
       let own = 0;
-      for (const s of pa.asPath) for (const a of s.asns) if (a === this.cfg.asn) own++;
+      const asn = this.localAs(peer.cfg);
+      for (const s of pa.asPath) for (const a of s.asns) if (a === asn) own++;
       if (own > (peer.cfg.allowOwnAs ?? 0)) return "AS loop";
     } else {
-      if (pa.originatorId === this.cfg.routerId) return "ORIGINATOR_ID is our router id";
+      if (pa.originatorId === this.config.routerId) return "ORIGINATOR_ID is our router id";
       if (pa.clusterList.includes(this.clusterId)) return "CLUSTER_LIST contains our cluster id";
     }
     if (pa.nextHop === "0.0.0.0" || pa.nextHop === "::") return "unusable next hop";
