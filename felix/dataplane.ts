@@ -183,6 +183,7 @@ export class Dataplane {
     if (vx.changed || ip.changed) links = await this.nl.dumpLinks();
 
     this.routeTable.syncLinks(links);
+    this.routeTable.ownProtocol(this.cfg.bgpRouteProtocol, state.bgpRoutes !== undefined);
     this.routeTable.setDesired(desired.routes);
     const routes = await this.routeTable.apply();
     errors.push(...routes.errors);

@@ -113,6 +113,10 @@ export function computeDesired(inp: DesiredInputs): DesiredState {
   }
   pools.sort((a, b) => b.cidr.prefixLen - a.cidr.prefixLen);
   const poolOf = (c: Cidr): Pool | undefined => pools.find((p) => cidrContainsCidr(p.cidr, c));
+  const felixRoutes = (p: Pool): boolean =>
+    cfg.blockRoutes === "all" ||
+    p.vxlanMode !== "Never" ||
+    (cfg.blockRoutes === "encapsulated" && p.ipipMode !== "Never");
   const vxlanOn = pools.some((p) => p.cidr.family === 4 && p.vxlanMode !== "Never");
   const ipipOn = pools.some((p) => p.cidr.family === 4 && p.ipipMode !== "Never");
 
@@ -209,6 +213,7 @@ export function computeDesired(inp: DesiredInputs): DesiredState {
       errors.push(new DataplaneError("FELIX_BAD_INPUT", `${who}: in no IPPool`, { cidr: dst }));
       continue;
     }
+    if (!felixRoutes(pool)) continue; // BGP brings this block's route (bgpRoutes below)
     const node = nodes.get(b.node);
     let remote: { ip: Uint8Array } | undefined;
     try {
@@ -288,6 +293,52 @@ export function computeDesired(inp: DesiredInputs): DesiredState {
         owner: `remote ${who} (${pool.vxlanMode !== "Never" || pool.ipipMode !== "Never" ? "same subnet" : "no encap"})`,
       });
     }
+  }
+
+  // Learned BGP routes (calico-bgp-cni.md §1.7 calico_kernel_programming): what felix routes from
+  // blocks stays felix's; IP-in-IP pools left to BGP go through tunl0 (direct within the subnet for
+  // CrossSubnet); everything else, including routes from outside the cluster, via its next hop.
+  const programmed = new Set([...routes.values()].map((r) => r.dst));
+  for (const r of inp.bgpRoutes ?? []) {
+    const c = tryParse(r.dst, `BGP route ${r.dst}`, errors);
+    if (c === undefined) continue;
+    const dst = formatCidr(c);
+    const pool = poolOf(c);
+    if ((pool !== undefined && felixRoutes(pool)) || programmed.has(dst)) continue;
+    let gw: Uint8Array;
+    try {
+      gw = parseIp(r.nextHop);
+    } catch (e) {
+      errors.push(
+        new DataplaneError("FELIX_BAD_INPUT", `BGP route ${dst}: next hop ${(e as Error).message}`, {
+          route: dst,
+        }),
+      );
+      continue;
+    }
+    const mine = c.family === 4 ? my4 : my6;
+    if (
+      gw.length !== (c.family === 4 ? 4 : 16) ||
+      (mine !== undefined && formatIp(mine.ip) === formatIp(gw))
+    ) {
+      continue; // another family's next hop, or ourselves: nothing to program
+    }
+    const sameSubnet = mine !== undefined && cidrContainsIp(mine.subnet, gw);
+    const ipip =
+      pool !== undefined &&
+      c.family === 4 &&
+      (pool.ipipMode === "Always" || (pool.ipipMode === "CrossSubnet" && !sameSubnet));
+    const viaParent = !ipip && sameSubnet && inp.host.parentIface !== undefined;
+    addRoute({
+      dst,
+      type: "unicast",
+      protocol: cfg.bgpRouteProtocol,
+      gateway: formatIp(gw),
+      ...(ipip ? { ifName: IPIP_IFACE, onlink: true } : viaParent ? { ifName: inp.host.parentIface } : {}),
+      metric: r.metric ?? cfg.routeMetric,
+      owner: `BGP route ${dst} via ${formatIp(gw)}${ipip ? " (ipip)" : ""}`,
+    });
+    programmed.add(dst);
   }
 
   // VXLAN device and per-VTEP L2 state (calico.md §2.9).

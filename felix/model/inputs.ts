@@ -46,6 +46,22 @@ export interface WorkloadInput {
   readonly mac?: string;
 }
 
+/**
+ * Which remote blocks felix routes from the datastore alone. "all": every block (no BGP on this node).
+ * "encapsulated": blocks of VXLAN and IP-in-IP pools (Calico's `programClusterRoutes: Enabled`, the
+ * v3.33 default; BGP programs no-encap pools). "vxlan": VXLAN pools only (BGP also programs IP-in-IP,
+ * Calico's `programClusterRoutes: Disabled`).
+ */
+export type BlockRouteMode = "all" | "encapsulated" | "vxlan";
+
+/** A best path learned over BGP, as the speaker holds it: where it goes and the next hop. */
+export interface BgpRouteInput {
+  readonly dst: string;
+  readonly nextHop: string;
+  /** Kernel metric; default `routeMetric`. Calico uses 2^31-1 - LOCAL_PREF. */
+  readonly metric?: number;
+}
+
 export interface FelixConfig {
   /** `InterfacePrefix`: interfaces whose names start with one of these are workload interfaces. */
   readonly interfacePrefixes: readonly string[];
@@ -70,6 +86,9 @@ export interface FelixConfig {
   readonly routeCleanupGracePeriodMs: number;
   /** `MTUIfacePattern`: interfaces considered for host MTU detection. */
   readonly mtuIfacePattern: RegExp;
+  readonly blockRoutes: BlockRouteMode;
+  /** Protocol of routes programmed from BGP (BIRD's 12, so a Calico node's routes are adopted as is). */
+  readonly bgpRouteProtocol: number;
 }
 
 export const DEFAULT_CONFIG: FelixConfig = {
@@ -86,6 +105,8 @@ export const DEFAULT_CONFIG: FelixConfig = {
   routeRefreshIntervalMs: 90_000,
   routeCleanupGracePeriodMs: 10_000,
   mtuIfacePattern: /^((en|wl|ww|sl|ib)[Pcopsvx].*|(eth|wlan|wwan).*)/,
+  blockRoutes: "all",
+  bgpRouteProtocol: 12,
 };
 
 /** Everything computeDesired needs. `host` is what the shell learned from the kernel. */
@@ -97,6 +118,12 @@ export interface DesiredInputs {
   /** Blocks affine to this node and to the others. */
   readonly blocks: readonly BlockInput[];
   readonly workloads: readonly WorkloadInput[];
+  /**
+   * Best paths learned over BGP, programmed with `bgpRouteProtocol` where felix does not route the
+   * destination from blocks itself. Undefined = not known yet (before the first BGP sync): routes of
+   * that protocol already in the kernel are left alone; defined = felix owns that protocol.
+   */
+  readonly bgpRoutes?: readonly BgpRouteInput[];
   readonly host: {
     /** The interface holding this node's IP (VXLAN parent, no-encap next hop device). */
     readonly parentIface?: string;

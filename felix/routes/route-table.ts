@@ -48,6 +48,7 @@ export interface ApplyResult {
 export class RouteTable {
   private readonly cfg: FelixConfig;
   private readonly policy: OwnershipPolicy;
+  private readonly exclusive: Set<number>;
   private desired = new Map<string, DesiredRoute>();
   private readonly desiredByIface = new Map<string, string[]>();
   private readonly actual = new Map<string, Route>();
@@ -68,11 +69,12 @@ export class RouteTable {
 
   constructor(private readonly opts: RouteTableOptions) {
     this.cfg = resolveConfig(opts.config);
+    this.exclusive = new Set(
+      this.cfg.routeProtocol !== this.cfg.deviceRouteProtocol ? [this.cfg.routeProtocol] : [],
+    );
     this.policy = {
       table: this.cfg.routeTable,
-      exclusiveProtocols: new Set(
-        this.cfg.routeProtocol !== this.cfg.deviceRouteProtocol ? [this.cfg.routeProtocol] : [],
-      ),
+      exclusiveProtocols: this.exclusive,
       isWorkloadIface: (n) => isWorkloadIface(n, this.cfg),
       specialIfaces: new Set(opts.specialIfaces ?? [VXLAN_IFACE, IPIP_IFACE]),
     };
@@ -131,6 +133,18 @@ export class RouteTable {
       else keys.push(k);
     }
     this.inputErrors = errors;
+    this.schedule(0);
+  }
+
+  /**
+   * Whether routes of `protocol` not in the desired set are felix's to delete. The agent owns BGP's
+   * protocol only once it knows the learned routes, so a restart keeps the routes the last run left.
+   */
+  ownProtocol(protocol: number, owned: boolean): void {
+    if (this.exclusive.has(protocol) === owned) return;
+    if (owned) this.exclusive.add(protocol);
+    else this.exclusive.delete(protocol);
+    this.diffAll = true;
     this.schedule(0);
   }
 

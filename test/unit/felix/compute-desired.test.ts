@@ -241,3 +241,86 @@ describe("VTEP MAC and MTU detection", () => {
     expect(computeHostMtu([{ name: "lo", flags: 1, mtu: 65536 }], pattern)).toBeUndefined();
   });
 });
+
+describe("computeDesired: routes learned over BGP", () => {
+  const mixed = (over: Partial<DesiredInputs> = {}): DesiredInputs =>
+    base({
+      pools: [
+        { cidr: "10.65.0.0/16", vxlanMode: "Always" },
+        { cidr: "10.66.0.0/16" },
+        { cidr: "10.67.0.0/16", ipipMode: "CrossSubnet" },
+      ],
+      blocks: [
+        { cidr: "10.65.2.0/26", node: "node-2" },
+        { cidr: "10.66.2.0/26", node: "node-2" },
+        { cidr: "10.67.2.0/26", node: "node-2" },
+      ],
+      workloads: [],
+      bgpRoutes: [
+        { dst: "10.65.2.0/26", nextHop: "10.0.0.2" },
+        { dst: "10.66.2.0/26", nextHop: "10.0.0.2", metric: 1024 },
+        { dst: "10.67.2.0/26", nextHop: "10.0.0.2" },
+        { dst: "10.67.4.0/26", nextHop: "10.0.1.4" },
+        { dst: "0.0.0.0/0", nextHop: "10.0.0.254" },
+        { dst: "192.0.2.0/24", nextHop: "10.9.9.9" },
+      ],
+      ...over,
+    });
+  const find = (d: ReturnType<typeof computeDesired>, dst: string) => d.routes.filter((r) => r.dst === dst);
+
+  it("with encapsulated block routes: VXLAN and IP-in-IP pools from blocks, no-encap pools and the rest from BGP", () => {
+    const d = computeDesired({ ...mixed(), config: { blockRoutes: "encapsulated" } });
+    expect(find(d, "10.65.2.0/26").map((r) => [r.protocol, r.ifName])).toEqual([[80, "vxlan.calico"]]);
+    expect(find(d, "10.67.2.0/26").map((r) => [r.protocol, r.ifName])).toEqual([[80, "eth0"]]);
+    expect(find(d, "10.66.2.0/26")).toEqual([
+      {
+        dst: "10.66.2.0/26",
+        type: "unicast",
+        protocol: 12,
+        gateway: "10.0.0.2",
+        ifName: "eth0",
+        metric: 1024,
+        owner: "BGP route 10.66.2.0/26 via 10.0.0.2",
+      },
+    ]);
+    expect(find(d, "0.0.0.0/0").map((r) => [r.protocol, r.gateway, r.ifName])).toEqual([
+      [12, "10.0.0.254", "eth0"],
+    ]);
+    // Off our subnet: no device, the kernel resolves the gateway recursively.
+    expect(find(d, "192.0.2.0/24").map((r) => [r.gateway, r.ifName])).toEqual([["10.9.9.9", undefined]]);
+    expect(d.errors).toEqual([]);
+  });
+
+  it("with VXLAN-only block routes, BGP programs IP-in-IP pools through tunl0 across subnets, directly within one", () => {
+    const d = computeDesired({ ...mixed(), config: { blockRoutes: "vxlan" } });
+    expect(find(d, "10.67.2.0/26").map((r) => [r.protocol, r.ifName, r.onlink])).toEqual([
+      [12, "eth0", undefined],
+    ]);
+    expect(find(d, "10.67.4.0/26").map((r) => [r.protocol, r.ifName, r.gateway, r.onlink])).toEqual([
+      [12, "tunl0", "10.0.1.4", true],
+    ]);
+  });
+
+  it("never programs a learned route for something it routes itself, to itself, or with the other family's next hop", () => {
+    const d = computeDesired({
+      ...mixed({
+        bgpRoutes: [
+          { dst: "10.66.2.0/26", nextHop: "10.0.0.1" },
+          { dst: "10.66.3.0/26", nextHop: "fd00::2" },
+          { dst: "10.66.4.0/26", nextHop: "not-an-ip" },
+        ],
+      }),
+      config: { blockRoutes: "encapsulated" },
+    });
+    expect(d.routes.filter((r) => r.protocol === 12)).toEqual([]);
+    expect(d.errors.map((e) => e.message)).toEqual([
+      expect.stringContaining("BGP route 10.66.4.0/26: next hop"),
+    ]);
+  });
+
+  it("with all block routes (no BGP) ignores nothing from blocks and programs learned routes only outside pools", () => {
+    const d = computeDesired(mixed());
+    expect(find(d, "10.66.2.0/26").map((r) => r.protocol)).toEqual([80]);
+    expect(find(d, "0.0.0.0/0").map((r) => r.protocol)).toEqual([12]);
+  });
+});

@@ -166,6 +166,28 @@ describe("RouteTable", () => {
     ]);
   });
 
+  it("leaves BGP's protocol-12 routes alone until it owns that protocol, then deletes the ones not wanted", async () => {
+    const { nl, table, eth0 } = setup();
+    nl.putRoute(k({ dst: "10.77.0.0/16", protocol: 12, gateway: "10.0.0.9", oif: eth0 }));
+    nl.putRoute(k({ dst: "10.78.0.0/16", protocol: 12, gateway: "10.0.0.9", oif: eth0 }));
+    const bgp: DesiredRoute = {
+      dst: "10.77.0.0/16",
+      type: "unicast",
+      protocol: 12,
+      ifName: "eth0",
+      gateway: "10.0.0.9",
+      metric: 0,
+      owner: "BGP route",
+    };
+    table.setDesired([]);
+    expect(await table.apply()).toMatchObject({ replaced: 0, deleted: 0 });
+    table.ownProtocol(12, true);
+    table.setDesired([bgp]);
+    // The wanted one is adopted as it stands (zero writes), the other goes.
+    expect(await table.apply()).toMatchObject({ replaced: 0, deleted: 1, errors: [] });
+    expect([...nl.routes.values()].map((r) => r.dst)).toEqual(["10.77.0.0/16"]);
+  });
+
   it("gives an unexpected route on a workload interface its grace period before deleting it", async () => {
     const { nl, table, clock, cali1 } = setup();
     nl.putRoute(k({ dst: "10.65.1.9/32", protocol: 3, scope: 253, oif: cali1 })); // as the CNI plugin adds it
