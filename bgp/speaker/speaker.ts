@@ -58,6 +58,8 @@ interface Peer {
   staleFamilies: Set<Family>;
   restartTimer: { cancel(): void } | undefined;
   wasGrCapable: boolean;
+  /** Families whose End-of-RIB this session has received: its initial table is complete. */
+  eorReceived: Set<Family>;
 }
 
 const LOCAL_ID = 0;
@@ -369,6 +371,7 @@ export class Speaker {
       staleFamilies: new Set(),
       restartTimer: undefined,
       wasGrCapable: false,
+      eorReceived: new Set(),
       session: undefined as unknown as Session,
     };
     (peer as { session: Session }).session = new Session({
@@ -412,6 +415,7 @@ export class Speaker {
     peer.negotiated = n;
     peer.ref.routerId = n.peerRouterId;
     peer.rejected = { ipv4: new Set(), ipv6: new Set() };
+    peer.eorReceived = new Set();
     this.log("info", "session established", {
       peer: peer.cfg.address,
       asn: n.peerAs,
@@ -533,6 +537,7 @@ export class Speaker {
     }
     peer.group = undefined;
     peer.member = undefined;
+    peer.eorReceived = new Set();
     const n = peer.negotiated;
     peer.negotiated = undefined;
     if (!wasEstablished) return;
@@ -580,6 +585,7 @@ export class Speaker {
     const eor = endOfRibFamily(u);
     if (eor !== undefined) {
       const f: Family | undefined = eor.afi === 1 ? "ipv4" : eor.afi === 2 ? "ipv6" : undefined;
+      if (f !== undefined) peer.eorReceived.add(f);
       if (f !== undefined && peer.staleFamilies.has(f)) {
         peer.staleFamilies.delete(f);
         this.rib.sweepStale(peer.ref, [f]);
@@ -844,6 +850,7 @@ export class Speaker {
         flaps: p.session.stats.flaps,
         passive: p.cfg.passive === true,
         routeReflectorClient: p.ref.rrClient,
+        endOfRibReceived: [...p.eorReceived],
       };
     });
   }

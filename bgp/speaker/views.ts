@@ -37,6 +37,8 @@ export interface PeerStatus {
   readonly flaps: number;
   readonly passive: boolean;
   readonly routeReflectorClient: boolean;
+  /** Families whose End-of-RIB arrived on the current session (cleared when it goes down). */
+  readonly endOfRibReceived: Family[];
 }
 
 export interface RibPath {

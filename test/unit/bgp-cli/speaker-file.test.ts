@@ -111,6 +111,7 @@ describe("status tables", () => {
       flaps: 0,
       passive: false,
       routeReflectorClient: false,
+      endOfRibReceived: [],
     };
     const text = renderPeers(
       [
