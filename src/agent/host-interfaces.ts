@@ -105,12 +105,18 @@ export async function sourceAddressFor(
   try {
     await new Promise<void>((resolve, reject) => {
       sock.once("error", reject);
-      sock.connect(80, dest, () => {
+      // Node hands a failed connect (ENETUNREACH, a failed lookup) to the callback, not to "error";
+      // @types/node declares the callback without arguments.
+      const done = (...args: unknown[]) => {
         sock.off("error", reject);
-        resolve();
-      });
+        if (args[0] instanceof Error) reject(args[0]);
+        else resolve();
+      };
+      sock.connect(80, dest, done);
     });
-    return sock.address().address;
+    const src = sock.address().address;
+    if (src === "0.0.0.0" || src === "::") throw new Error(`the kernel chose no source address for ${dest}`);
+    return src;
   } finally {
     sock.close();
   }
