@@ -472,9 +472,36 @@ export function selectDefaultIPv4PoolCidr(hostAddresses: readonly string[]): str
   return DEFAULT_IPV4_POOL_CIDR;
 }
 
+/**
+ * startup.go extractKubeadmCIDRs: the first `podSubnet: ...` line in the kube-system/kubeadm-config
+ * ConfigMap's data, split at commas; the first IPv4 and the first IPv6 CIDR (stopping at one that does
+ * not parse, as Calico does). Used for a pool whose CIDR variable is unset.
+ */
+export function kubeadmPodSubnets(data: Readonly<Record<string, string>>): { v4?: string; v6?: string } {
+  let line: string | undefined;
+  for (const text of Object.values(data)) {
+    const m = /podSubnet: (.*)/.exec(text);
+    if (m !== null) {
+      line = m[1]!;
+      break;
+    }
+  }
+  const out: { v4?: string; v6?: string } = {};
+  for (const part of line?.split(",") ?? []) {
+    const c = parseCidr(part);
+    if (c === undefined) break;
+    if (c.family === 4) out.v4 ??= formatCidr(c);
+    else out.v6 ??= formatCidr(c);
+    if (out.v4 !== undefined && out.v6 !== undefined) break;
+  }
+  return out;
+}
+
 export interface PoolContext {
   /** The host's addresses, for moving the default IPv4 pool off them (poolselector.go). */
   readonly hostAddresses?: readonly string[];
+  /** kubeadmPodSubnets of the kubeadm-config ConfigMap, when the cluster has one. */
+  readonly kubeadm?: { readonly v4?: string; readonly v6?: string };
   /** Whether /proc/sys/net/ipv6 exists (startup_linux.go ipv6Supported); default true. */
   readonly ipv6Kernel?: boolean;
 }
@@ -485,12 +512,20 @@ export interface PoolContext {
  */
 export function defaultPoolResources(s: AgentSettings, ctx: PoolContext = {}): Resource<IPPoolSpec>[] {
   const out: Resource<IPPoolSpec>[] = [];
-  for (const p of [s.pool4, ctx.ipv6Kernel === false ? undefined : s.pool6]) {
+  const pools = [
+    [s.pool4, ctx.kubeadm?.v4],
+    [ctx.ipv6Kernel === false ? undefined : s.pool6, ctx.kubeadm?.v6],
+  ] as const;
+  for (const [p, kubeadm] of pools) {
     if (p === undefined) continue;
+    // configureIPPools: the variable, else kubeadm's podSubnet, else the default (moved off host
+    // addresses) or the generated ULA.
+    const fromKubeadm = p.cidrSource === "env" ? undefined : kubeadm;
     const cidr =
-      p.cidrSource === "default" && ctx.hostAddresses !== undefined
+      fromKubeadm ??
+      (p.cidrSource === "default" && ctx.hostAddresses !== undefined
         ? selectDefaultIPv4PoolCidr(ctx.hostAddresses)
-        : p.cidr;
+        : p.cidr);
     out.push({
       apiVersion: API_VERSION,
       kind: "IPPool",

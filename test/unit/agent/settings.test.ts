@@ -4,6 +4,7 @@ import {
   defaultPoolResources,
   determineNodeName,
   generateUlaPrefix,
+  kubeadmPodSubnets,
   parseSettings,
   SettingsError,
   selectDefaultIPv4PoolCidr,
@@ -298,6 +299,36 @@ describe("default pools (startup.go configureIPPools, createIPPool)", () => {
     expect(defaultPoolResources(parse({ CALICO_IPV4POOL_CIDR: "192.168.0.0/16" }), host)[0]?.spec.cidr).toBe(
       "192.168.0.0/16",
     );
+  });
+  it("kubeadm's podSubnet stands in for an unset pool CIDR (extractKubeadmCIDRs)", () => {
+    const data = {
+      ClusterConfiguration:
+        "apiVersion: kubeadm.k8s.io/v1beta3\nnetworking:\n  dnsDomain: cluster.local\n  podSubnet: 10.244.0.0/16,fd10:244::/56\n  serviceSubnet: 10.96.0.0/12\n",
+    };
+    const kubeadm = kubeadmPodSubnets(data);
+    expect(kubeadm).toEqual({ v4: "10.244.0.0/16", v6: "fd10:244::/56" });
+    expect(
+      kubeadmPodSubnets({
+        ClusterConfiguration: "networking:\n  podSubnet: fd10::/56,10.1.0.0/16,10.2.0.0/16",
+      }),
+    ).toEqual({
+      v6: "fd10::/56",
+      v4: "10.1.0.0/16",
+    });
+    expect(kubeadmPodSubnets({ ClusterConfiguration: "podSubnet: bogus,10.1.0.0/16" })).toEqual({});
+    expect(kubeadmPodSubnets({ other: "serviceSubnet: 10.96.0.0/12" })).toEqual({});
+    const cidrs = (env: Env) =>
+      defaultPoolResources(parse(env), { kubeadm, hostAddresses: ["192.168.1.10/24"] }).map(
+        (p) => p.spec.cidr,
+      );
+    expect(cidrs({})).toEqual(["10.244.0.0/16", "fd10:244::/56"]);
+    expect(cidrs({ CALICO_IPV4POOL_CIDR: "10.9.0.0/16", CALICO_IPV6POOL_CIDR: "fd99::/48" })).toEqual([
+      "10.9.0.0/16",
+      "fd99::/48",
+    ]);
+    expect(
+      defaultPoolResources(parse({}), { kubeadm: {}, hostAddresses: ["192.168.1.10/24"] })[0]?.spec.cidr,
+    ).toBe("172.16.0.0/16");
   });
 });
 
