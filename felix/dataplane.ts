@@ -38,6 +38,8 @@ export interface DataplaneOptions {
   readonly nl?: RtnetlinkApi;
   readonly nft?: NftRunner;
   readonly sysctls?: Sysctls;
+  /** Called after every pass (the agent writes the MTU file and tracks readiness from it). */
+  readonly onPass?: (result: PassResult) => void;
 }
 
 export interface PassResult {
@@ -207,6 +209,7 @@ export class Dataplane {
     this.report(errors.filter((e) => !routes.errors.includes(e as never))); // the route table logs its own
     const result: PassResult = { desired, routes, errors };
     this.last = result;
+    this.opts.onPass?.(result);
     return result;
   }
 

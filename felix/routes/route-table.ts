@@ -59,6 +59,7 @@ export class RouteTable {
   /** Diff every key on the next pass (many changed at once; cheaper than tracking them). */
   private diffAll = false;
   private needFull = true;
+  private hasDesired = false;
   private inputErrors: DataplaneError[] = [];
   private loggedErrors = new Set<string>();
   private running: Promise<ApplyResult> | undefined;
@@ -98,6 +99,7 @@ export class RouteTable {
 
   /** Replaces the desired routes; only keys whose route changed are looked at again. */
   setDesired(routes: readonly DesiredRoute[]): void {
+    this.hasDesired = true;
     const next = new Map<string, DesiredRoute>();
     const errors: DataplaneError[] = [];
     for (const r of routes) {
@@ -314,14 +316,24 @@ export class RouteTable {
       for (const s of plan.strays) this.dirty.add(s.key);
       this.schedule(nextDue - now);
     }
-    this.logOutcome(full, replaced, deleted, errors);
+    const written = writes
+      .filter((w) => !failed.has(w))
+      .slice(0, 10)
+      .map((w) => `${w.op} ${describe(w)}`);
+    this.logOutcome(full, replaced, deleted, errors, written);
     if (writes.length > 0 || full) {
       logger.debug({ full, replaced, deleted, waiting, errors: errors.length }, "route table applied");
     }
     return { full, replaced, deleted, waiting, errors };
   }
 
-  private logOutcome(full: boolean, replaced: number, deleted: number, errors: readonly Error[]): void {
+  private logOutcome(
+    full: boolean,
+    replaced: number,
+    deleted: number,
+    errors: readonly Error[],
+    written: readonly string[],
+  ): void {
     const now = new Set(errors.map((e) => e.message));
     for (const e of errors) {
       if (this.loggedErrors.has(e.message)) continue;
@@ -329,7 +341,9 @@ export class RouteTable {
       this.opts.logger.warn({ ...subject, code: (e as { code?: string }).code, full }, e.message);
     }
     this.loggedErrors = now;
-    if (replaced + deleted > 0) this.opts.logger.info({ replaced, deleted, full }, "routes programmed");
+    // The first few writes by name: an operator asking "why did this route change" finds it here.
+    if (replaced + deleted > 0)
+      this.opts.logger.info({ replaced, deleted, full, routes: written }, "routes programmed");
   }
 
   private describe(r: Route): string {
@@ -341,6 +355,9 @@ export class RouteTable {
     const due = this.opts.clock.now() + ms;
     if (this.timer !== undefined && this.timer.due <= due) return;
     this.timer?.handle.cancel();
+    // Nothing is known until the first setDesired: a pass then would delete every route we own
+    // (a restarted agent must adopt what the last one left, not flush it).
+    if (!this.hasDesired) return;
     const handle = this.opts.clock.setTimer(ms, () => {
       this.timer = undefined;
       this.apply().catch((e: unknown) => {

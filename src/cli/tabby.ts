@@ -1,31 +1,28 @@
 #!/usr/bin/env node
 /**
  * `tabby`: the node agent, the standalone BGP speaker, the embedded datastore server and the lab.
- * Until each part lands, its command prints the usage and says it is not implemented (see README).
+ * A command that is only planned prints the usage and says so (see README).
  */
 import { runDecode, runEncode } from "./bgp-codec.js";
 import { runSpeaker } from "./bgp-run.js";
 import { runPeers, runRib } from "./bgp-status.js";
 import { runDatastoreServe } from "./datastore-serve.js";
 import { type CliIo, runMain } from "./io.js";
+import { runNode } from "./node-run.js";
 import { type CommandSpec, dispatchPending, renderUsage } from "./usage.js";
 
 export const tabbyCommands: readonly CommandSpec[] = [
-  { name: "node run", summary: "run the per-node agent", pending: "node agent issue" },
+  { name: "node run", summary: "run the per-node agent (calico-node's environment; docs/agent.md)" },
   { name: "bgp run --config FILE", summary: "run a standalone BGP speaker" },
   { name: "bgp peers", summary: "show a running speaker's sessions" },
   { name: "bgp rib [PREFIX]", summary: "show a running speaker's Loc-RIB" },
-  {
-    name: "bgp decode FILE [PEER_FILE]",
-    summary: "BGP messages from raw bytes to JSON lines",
-    pending: "issue #4",
-  },
-  { name: "bgp encode", summary: "JSON lines back to BGP bytes", pending: "issue #4" },
+  { name: "bgp decode FILE [PEER_FILE]", summary: "BGP messages from raw bytes to JSON lines" },
+  { name: "bgp encode", summary: "JSON lines back to BGP bytes" },
   {
     name: "datastore serve",
     summary: "serve the embedded datastore as a Kubernetes API (--listen, --data-dir, --kubeconfig-out)",
   },
-  { name: "lab", summary: "a local cluster in network namespaces", pending: "lab issue" },
+  { name: "lab", summary: "a local cluster in network namespaces", pending: "planned" },
 ];
 
 const usage = renderUsage("tabby", "tabby: Calico-compatible node networking agent", tabbyCommands);
@@ -33,6 +30,7 @@ const usage = renderUsage("tabby", "tabby: Calico-compatible node networking age
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   if (argv[0] === "bgp" && argv[1] === "decode") return runDecode(argv.slice(2), io);
   if (argv[0] === "bgp" && argv[1] === "encode") return runEncode(argv.slice(2), io);
+  if (argv[0] === "node" && argv[1] === "run") return runNode(argv.slice(2), io);
   if (argv[0] === "datastore" && argv[1] === "serve") return runDatastoreServe(argv.slice(2), io);
   if (argv[0] === "bgp" && argv[1] === "run") return runSpeaker(argv.slice(2), io);
   if (argv[0] === "bgp" && argv[1] === "peers") return runPeers(argv.slice(2), io);

@@ -14,7 +14,7 @@ export const tabbyctlCommands: readonly CommandSpec[] = [
   {
     name: "node status",
     summary: "BGP sessions of this node, as calicoctl node status",
-    pending: "node agent issue",
+    pending: "planned",
   },
   {
     name: "apply -f FILE",

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { CliIo } from "../../../src/cli/io.js";
 import { main as tabby } from "../../../src/cli/tabby.js";
-import { main as tabbyCni } from "../../../src/cli/tabby-cni.js";
 import { main as tabbyctl } from "../../../src/cli/tabbyctl.js";
 
 function io(env: Record<string, string> = {}) {
@@ -18,7 +17,7 @@ function io(env: Record<string, string> = {}) {
   return { cli, out };
 }
 
-describe("command stubs until their issues land", () => {
+describe("command usage and planned commands", () => {
   it("tabby --help prints usage on stdout and succeeds", async () => {
     const { cli, out } = io();
     expect(await tabby(["--help"], cli)).toBe(0);
@@ -28,8 +27,9 @@ describe("command stubs until their issues land", () => {
 
   it("a planned command says it is not implemented and exits 2", async () => {
     const { cli, out } = io();
-    expect(await tabby(["node", "run"], cli)).toBe(2);
-    expect(out.stderr.split("\n")[0]).toBe("tabby node run: not implemented yet (node agent issue)");
+    expect(await tabby(["lab"], cli)).toBe(2);
+    expect(out.stderr.split("\n")[0]).toBe("tabby lab: not implemented yet (planned)");
+    expect(out.stderr).not.toMatch(/issue/);
     const c = io();
     expect(tabbyctl(["node", "status"], c.cli)).toBe(2);
     expect(c.out.stderr).toMatch(/^tabbyctl node status: not implemented yet/);
@@ -41,16 +41,14 @@ describe("command stubs until their issues land", () => {
     expect(out.stderr).toMatch(/^tabbyctl: unknown command "frobnicate"/);
   });
 
-  it("tabby-cni answers a runtime with a CNI error result, and a human with usage", () => {
-    const rt = io({ CNI_COMMAND: "ADD" });
-    expect(tabbyCni([], rt.cli)).toBe(1);
-    expect(JSON.parse(rt.out.stdout)).toEqual({
-      cniVersion: "1.0.0",
-      code: 999,
-      msg: "tabby-cni: ADD not implemented yet",
-    });
-    const human = io();
-    expect(tabbyCni([], human.cli)).toBe(2);
-    expect(human.out.stderr).toContain("CNI plugin");
+  it("commands that work are not labelled as planned", async () => {
+    const { cli, out } = io();
+    expect(await tabby(["--help"], cli)).toBe(0);
+    for (const line of out.stdout.split("\n").filter((l) => /^ {2}(bgp|node run|datastore)/.test(l))) {
+      expect(line).not.toContain("not implemented");
+    }
+    const help = io();
+    expect(await tabby(["node", "run", "--help"], help.cli)).toBe(0);
+    expect(help.out.stdout).toContain("Usage: tabby node run");
   });
 });

@@ -188,9 +188,23 @@ describe("RouteTable", () => {
     expect([...nl.routes.values()].map((r) => r.dst)).toEqual(["10.77.0.0/16"]);
   });
 
+  it("touches nothing before it is told what it wants (a restarted agent adopts, never flushes)", async () => {
+    const { nl, table, clock } = setup();
+    nl.putRoute(k({ dst: "10.65.9.0/26", protocol: 80, type: RTN.BLACKHOLE }));
+    table.start();
+    await clock.advanceAsync(120_000);
+    expect(nl.routes.size).toBe(1);
+    expect(nl.counts.routeWrites).toBe(0);
+    table.setDesired([blackhole("10.65.9.0/26")]);
+    await clock.advanceAsync(0);
+    expect(nl.counts.routeWrites).toBe(0);
+    table.stop();
+  });
+
   it("gives an unexpected route on a workload interface its grace period before deleting it", async () => {
     const { nl, table, clock, cali1 } = setup();
     nl.putRoute(k({ dst: "10.65.1.9/32", protocol: 3, scope: 253, oif: cali1 })); // as the CNI plugin adds it
+    table.setDesired([]);
     table.start();
     await clock.advanceAsync(0);
     expect(nl.routes.size).toBe(1);

@@ -1,0 +1,190 @@
+/**
+ * The node agent end to end, as an operator runs it: the embedded API server, three nodes each running
+ * a real `tabby node run` on one segment, a BIRD ToR peering with every node (global BGPPeer) on top
+ * of the node-to-node mesh, a no-encapsulation pool, and two pods per node. One cluster for the whole
+ * scenario (the steps build on each other, as a day of operating it would): pods ping across nodes;
+ * the ToR learns every node's blocks and nothing else; a BGPPeer for one node brings up only that
+ * session; kill -9 of one agent keeps traffic flowing and the restarted agent rewrites no route;
+ * deleting the pool's blocks' pool withdraws its routes everywhere.
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { beforeAll, expect, it } from "vitest";
+import type { Resource } from "../../src/api/meta.js";
+import { Bird } from "../harness/peers/bird.js";
+import { describeWith } from "../harness/requirements.js";
+import { suiteScope } from "../harness/scope.js";
+import { eventually } from "../harness/wait.js";
+import { AgentLab, type LabNode, type LabPod, ping, TOR_IP } from "./agent-lab.js";
+
+const v3 = (kind: string, name: string, spec: unknown): Resource => ({
+  apiVersion: "projectcalico.org/v3",
+  kind,
+  metadata: { name },
+  spec,
+});
+
+const NODES = [
+  ["n1", "10.0.0.11"],
+  ["n2", "10.0.0.12"],
+  ["n3", "10.0.0.13"],
+] as const;
+
+describeWith(
+  ["root", "iproute2", "bird"],
+  "node agent: three nodes, mesh and a BIRD ToR (Kubernetes datastore)",
+  () => {
+    const scope = suiteScope();
+    let lab: AgentLab;
+    let bird: Bird;
+    let nodes: LabNode[];
+    const pods: LabPod[] = [];
+
+    beforeAll(async () => {
+      lab = await AgentLab.create(scope);
+      await lab.apply([
+        v3("BGPConfiguration", "default", {
+          nodeToNodeMeshEnabled: true,
+          asNumber: 64512,
+          logSeverityScreen: "Info",
+        }),
+        v3("IPPool", "pool-a", {
+          cidr: "10.65.0.0/16",
+          blockSize: 26,
+          ipipMode: "Never",
+          vxlanMode: "Never",
+          natOutgoing: false,
+          nodeSelector: "all()",
+        }),
+        v3("BGPPeer", "tor", { peerIP: TOR_IP, asNumber: 65000 }),
+      ]);
+      bird = await Bird.start(scope, lab.tor, {
+        spec: {
+          routerId: TOR_IP,
+          as: 65000,
+          neighbors: NODES.map(([, ip]) => ({ address: ip, as: 64512, gracefulRestart: true })),
+        },
+      });
+      nodes = [];
+      for (const [name, ip] of NODES) nodes.push(await lab.addNode(name, ip));
+      for (const n of nodes) await lab.waitReady(n);
+      for (const n of nodes) {
+        pods.push(await lab.addPod(n, `${n.name}-a`));
+        pods.push(await lab.addPod(n, `${n.name}-b`));
+      }
+    }, 180_000);
+
+    it("registers every node with its autodetected address and brings up the mesh and the ToR sessions", async () => {
+      for (const n of nodes) {
+        const s = await lab.status(n);
+        const names = s.peers.map((p) => `${p.name} ${p.state}`).sort();
+        const others = NODES.filter(([m]) => m !== n.name).map(
+          ([, ip]) => `Mesh_${ip.replaceAll(".", "_")} Established`,
+        );
+        expect(names).toEqual([`Global_${TOR_IP.replaceAll(".", "_")} Established`, ...others].sort());
+        expect(s.problems).toEqual([]);
+      }
+      const registered = await lab.ctl<Resource[]>("list", "Node");
+      expect(
+        registered
+          .map((r) => [r.metadata.name, (r.spec as { bgp?: { ipv4Address?: string } }).bgp?.ipv4Address])
+          .sort(),
+      ).toEqual(NODES.map(([n, ip]) => [n, `${ip}/24`]));
+    });
+
+    it("pods ping each other across nodes with no encapsulation", async () => {
+      const from = pods[0]!;
+      for (const to of pods.slice(1)) {
+        await eventually(() => ping(from.ns, to.ip), {
+          what: `${from.name} -> ${to.name} (${to.ip})`,
+          timeoutMs: 20_000,
+        });
+      }
+    });
+
+    it("the ToR learns every node's blocks, from that node, and nothing else", async () => {
+      const blocks = await lab.ctl<Resource[]>("list", "IPAMBlock");
+      const want = blocks
+        .map((b) => {
+          const s = b.spec as { cidr: string; affinity: string };
+          const node = NODES.find(([n]) => s.affinity === `host:${n}`)!;
+          return `${s.cidr} via ${node[1]}`;
+        })
+        .sort();
+      expect(want.length).toBeGreaterThanOrEqual(3);
+      await eventually(
+        async () => {
+          const routes = await bird.routes("ipv4");
+          // Every node re-advertises the pool routes it knows (as Calico's BIRD does), so each block
+          // comes from every node; the one from its owner carries the owner's next hop.
+          const prefixes = [...new Set(routes.map((r) => r.prefix))].sort();
+          const fromOwner = routes
+            .filter((r) => r.from === r.nextHop && r.asPath.length === 1)
+            .map((r) => `${r.prefix} via ${r.nextHop}`)
+            .sort();
+          const wantPrefixes = want.map((w) => w.split(" ")[0]).sort();
+          if (JSON.stringify(prefixes) !== JSON.stringify(wantPrefixes))
+            throw new Error(`BIRD has ${prefixes.join(", ")}`);
+          for (const w of want)
+            if (!fromOwner.includes(w)) throw new Error(`no ${w} from its owner: ${fromOwner.join(", ")}`);
+          return prefixes;
+        },
+        { what: "BIRD's table to hold exactly the blocks", timeoutMs: 20_000 },
+      );
+    });
+
+    it("a BGPPeer for one node brings up only that session and resets nothing", async () => {
+      const before = await Promise.all(nodes.map((n) => lab.status(n)));
+      await lab.apply([v3("BGPPeer", "n2-extra", { node: "n2", peerIP: "10.0.0.99", asNumber: 65099 })]);
+      await eventually(
+        async () => (await lab.status(nodes[1]!)).peers.some((p) => p.name === "Node_10_0_0_99"),
+        { what: "n2 to configure Node_10_0_0_99" },
+      );
+      const after = await Promise.all(nodes.map((n) => lab.status(n)));
+      for (let i = 0; i < nodes.length; i++) {
+        const flaps = (s: (typeof before)[number]) =>
+          Object.fromEntries(
+            s.peers.filter((p) => p.name !== "Node_10_0_0_99").map((p) => [p.name, [p.flaps, p.since]]),
+          );
+        expect(flaps(after[i]!)).toEqual(flaps(before[i]!));
+        expect(after[i]!.counters.sessionResets).toBe(before[i]!.counters.sessionResets);
+      }
+      expect(after[0]!.peers.some((p) => p.name === "Node_10_0_0_99")).toBe(false);
+      expect(after[2]!.peers.some((p) => p.name === "Node_10_0_0_99")).toBe(false);
+      // It cannot come up (nothing there): n2 says so and is not ready, the others are.
+      expect(after[1]!.ready).toBe(false);
+      expect(after[1]!.notReady.join(" ")).toContain("Node_10_0_0_99");
+      await lab.ctl("delete", "BGPPeer", "n2-extra");
+      await lab.waitReady(nodes[1]!);
+    });
+
+    it("kill -9 of an agent: traffic keeps flowing, the ToR keeps its routes, the restarted agent rewrites no route", async () => {
+      const victim = nodes[1]!;
+      const remote = pods.find((p) => p.node === "n1")!;
+      const local = pods.find((p) => p.node === victim.name)!;
+      const before = await victim.ns.routes();
+      await lab.kill9(victim);
+      // While it is down: the kernel routes stay, the pods still reach each other, BIRD keeps the routes.
+      expect(await ping(remote.ns, local.ip)).toBe(true);
+      expect(await ping(local.ns, remote.ip)).toBe(true);
+      const torRoutes = (await bird.routes("ipv4")).filter((r) => r.nextHop === victim.ip);
+      expect(torRoutes.length).toBeGreaterThan(0);
+      lab.start(victim);
+      const s = await lab.waitReady(victim);
+      await eventually(async () => (await lab.status(victim)).bgpSynced, {
+        what: "BGP initial sync after restart",
+      });
+      const again = await lab.status(victim);
+      const log = await readFile(join(victim.dir, "agent.log"), "utf8");
+      const writes = log.split("\n").filter((l) => l.includes("routes programmed"));
+      expect({ writes: again.counters.routeWrites, log: writes.slice(-3) }).toEqual({
+        writes: 0,
+        log: writes.slice(-3),
+      });
+      expect(s.phase).toBe("running");
+      const after = await victim.ns.routes();
+      expect(after).toEqual(before);
+      expect(await ping(remote.ns, local.ip)).toBe(true);
+    });
+  },
+);
