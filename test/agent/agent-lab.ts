@@ -52,7 +52,7 @@ export class AgentLab {
   ) {}
 
   /** The segment, the datastore namespace with `tabby datastore serve`, and a ToR namespace (no daemon yet). */
-  static async create(scope: Scope): Promise<AgentLab> {
+  static async create(scope: Scope, datastore: "kubernetes" | "etcdv3" = "kubernetes"): Promise<AgentLab> {
     const dir = await makeTempDir(scope);
     const sw = await Netns.create(scope);
     await sw.createBridge("br0");
@@ -60,25 +60,49 @@ export class AgentLab {
     await connectToBridge(sw, "br0", "papi", { ns: api, name: "eth0", addresses: [`${API_IP}/24`] });
     const tor = await Netns.create(scope, { forwarding: true });
     await connectToBridge(sw, "br0", "ptor", { ns: tor, name: "eth0", addresses: [`${TOR_IP}/24`] });
-    const kubeconfig = join(dir, "kubeconfig");
-    api.spawnNode(
-      TABBY,
-      [
-        "datastore",
-        "serve",
-        "--listen",
-        `${API_IP}:6443`,
-        "--data-dir",
-        join(dir, "api"),
-        "--kubeconfig-out",
-        kubeconfig,
-      ],
-      { logFile: join(dir, "api.log"), env: { ...process.env, TABBY_LOG_LEVEL: "warn" } },
-    );
-    const dsEnv = { DATASTORE_TYPE: "kubernetes", KUBECONFIG: kubeconfig };
+    let dsEnv: NodeJS.ProcessEnv;
+    if (datastore === "etcdv3") {
+      // A real etcd, reachable from every node namespace at API_IP:2379.
+      api.spawn(
+        "etcd",
+        [
+          "--data-dir",
+          join(dir, "etcd"),
+          "--listen-client-urls",
+          `http://${API_IP}:2379`,
+          "--advertise-client-urls",
+          `http://${API_IP}:2379`,
+          "--listen-peer-urls",
+          "http://127.0.0.1:2380",
+          "--logger",
+          "zap",
+          "--log-level",
+          "warn",
+        ],
+        { logFile: join(dir, "etcd.log") },
+      );
+      dsEnv = { DATASTORE_TYPE: "etcdv3", ETCD_ENDPOINTS: `http://${API_IP}:2379` };
+    } else {
+      const kubeconfig = join(dir, "kubeconfig");
+      api.spawnNode(
+        TABBY,
+        [
+          "datastore",
+          "serve",
+          "--listen",
+          `${API_IP}:6443`,
+          "--data-dir",
+          join(dir, "api"),
+          "--kubeconfig-out",
+          kubeconfig,
+        ],
+        { logFile: join(dir, "api.log"), env: { ...process.env, TABBY_LOG_LEVEL: "warn" } },
+      );
+      dsEnv = { DATASTORE_TYPE: "kubernetes", KUBECONFIG: kubeconfig };
+    }
     const lab = new AgentLab(scope, dir, sw, api, tor, dsEnv);
     await eventually(async () => (await lab.ctl("list", "IPPool")) !== undefined, {
-      what: "the embedded API server to answer",
+      what: `the ${datastore} datastore to answer`,
       timeoutMs: 30_000,
       intervalMs: 250,
     });

@@ -1,0 +1,70 @@
+/**
+ * The node agent on the etcdv3 datastore (a real etcd): two nodes in a node-to-node mesh with a
+ * no-encapsulation pool. Calico's Node and WorkloadEndpoint are plain resources in etcd here (no
+ * Kubernetes Node or Pod); the agents register, the mesh comes up, the blocks travel over BGP and
+ * the pods ping each other. Then a missing Secret for a new peer takes only that peer down, with the
+ * reason in status.
+ */
+import { beforeAll, expect, it } from "vitest";
+import type { Resource } from "../../src/api/meta.js";
+import { describeWith } from "../harness/requirements.js";
+import { suiteScope } from "../harness/scope.js";
+import { eventually } from "../harness/wait.js";
+import { AgentLab, type LabNode, type LabPod, ping } from "./agent-lab.js";
+
+const v3 = (kind: string, name: string, spec: unknown): Resource => ({
+  apiVersion: "projectcalico.org/v3",
+  kind,
+  metadata: { name },
+  spec,
+});
+
+describeWith(["root", "iproute2", "etcd"], "node agent on etcd: a two-node mesh", () => {
+  const scope = suiteScope();
+  let lab: AgentLab;
+  let nodes: LabNode[];
+  const pods: LabPod[] = [];
+
+  beforeAll(async () => {
+    lab = await AgentLab.create(scope, "etcdv3");
+    await lab.apply([v3("IPPool", "pool-e", { cidr: "10.67.0.0/16", blockSize: 26, nodeSelector: "all()" })]);
+    nodes = [await lab.addNode("e1", "10.0.0.31"), await lab.addNode("e2", "10.0.0.32")];
+    for (const n of nodes) await lab.waitReady(n);
+    for (const n of nodes) pods.push(await lab.addPod(n, `${n.name}-a`));
+  }, 120_000);
+
+  it("brings up the mesh (the lexicographically larger address dials) and routes the pods over it", async () => {
+    const s1 = await lab.status(nodes[0]!);
+    const s2 = await lab.status(nodes[1]!);
+    expect(s1.peers.map((p) => [p.name, p.state, p.passive])).toEqual([
+      ["Mesh_10_0_0_32", "Established", true],
+    ]);
+    expect(s2.peers.map((p) => [p.name, p.state, p.passive])).toEqual([
+      ["Mesh_10_0_0_31", "Established", false],
+    ]);
+    await eventually(() => ping(pods[0]!.ns, pods[1]!.ip), { what: "e1-a -> e2-a", timeoutMs: 20_000 });
+    const learned = (await nodes[0]!.ns.routes()).filter((r) => r.protocol === "bird");
+    expect(learned.map((r) => [r.gateway, r.dev])).toEqual([["10.0.0.32", "eth0"]]);
+  });
+
+  it("a BGPPeer whose Secret is missing is shut down with the reason; the mesh stays up", async () => {
+    const before = (await lab.status(nodes[0]!)).peers.find((p) => p.name === "Mesh_10_0_0_32")!;
+    await lab.apply([
+      v3("BGPPeer", "needs-secret", {
+        peerIP: "10.0.0.77",
+        asNumber: 65077,
+        password: { secretKeyRef: { name: "bgp-secrets", key: "tor" } },
+      }),
+    ]);
+    const s = await eventually(
+      async () => {
+        const st = await lab.status(nodes[0]!);
+        return st.problems.some((p) => p.address === "10.0.0.77") ? st : false;
+      },
+      { what: "the missing Secret reported" },
+    );
+    expect(s.problems.find((p) => p.address === "10.0.0.77")!.reason).toMatch(/bgp-secrets/);
+    const mesh = s.peers.find((p) => p.name === "Mesh_10_0_0_32")!;
+    expect([mesh.state, mesh.flaps, mesh.since]).toEqual(["Established", before.flaps, before.since]);
+  });
+});
