@@ -33,6 +33,16 @@ IP_AUTODETECTION_METHOD, AS, CALICO_ROUTER_ID, CALICO_NETWORKING_BACKEND, CALICO
 the datastore ones (DATASTORE_TYPE, KUBECONFIG, ETCD_ENDPOINTS); see docs/agent.md.
 `;
 
+/** What this command reads from the environment itself, besides the agent settings and the datastore's. */
+export const NODE_RUN_ENV = [
+  "CALICO_NAMESPACE",
+  "POD_NAMESPACE",
+  "NAMESPACE",
+  "TABBY_STATUS_SOCKET",
+  "TABBY_LOG_LEVEL",
+  "TABBY_MTU_FILE",
+] as const;
+
 export async function runNode(argv: readonly string[], io: CliIo, signal?: AbortSignal): Promise<number> {
   let values: { health?: string; metrics?: string; socket?: string; help?: boolean };
   try {

@@ -7,11 +7,14 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
+import { parseSettings } from "../../../src/agent/settings.js";
 import { renderCrdFiles } from "../../../src/api/crd-files.js";
 import { Issues } from "../../../src/api/issues.js";
 import { updateReferenceDoc } from "../../../src/api/reference-tables.js";
 import { KINDS } from "../../../src/api/registry.js";
 import { decodeValue, type ObjectSchemaOf, type Schema } from "../../../src/api/schema.js";
+import { NODE_RUN_ENV } from "../../../src/cli/node-run.js";
+import { chooseDatastore } from "../../../src/datastore/choose.js";
 
 const CRD_DIR = join(import.meta.dirname, "../../../crds");
 
@@ -173,5 +176,23 @@ describe("the cluster manifest", () => {
       pod.containers[0].env.map((e: { name: string; value?: string }) => [e.name, e.value]),
     );
     expect(env.DATASTORE_TYPE).toBe("kubernetes");
+  });
+
+  it("sets only environment variables the agent reads", () => {
+    const [ds] = byKind("DaemonSet");
+    const set = (ds.spec.template.spec.containers[0].env as { name: string }[]).map((e) => e.name);
+    // Record every variable the agent's settings, datastore choice and startup look at.
+    const read = new Set<string>();
+    const env = new Proxy({} as Record<string, string | undefined>, {
+      get: (_t, k) => {
+        if (typeof k === "string") read.add(k);
+        return undefined;
+      },
+    });
+    parseSettings(env, "host");
+    chooseDatastore(env);
+    for (const name of NODE_RUN_ENV) read.add(name);
+    expect(set.filter((n) => !read.has(n))).toEqual([]);
+    expect(set).toEqual(expect.arrayContaining(["DATASTORE_TYPE", "NODENAME", "IP", "POD_NAMESPACE"]));
   });
 });
