@@ -18,7 +18,7 @@ import type { PeerStatus } from "../../bgp/speaker/views.js";
 import { Dataplane, type PassResult } from "../../felix/dataplane.js";
 import type { FelixConfig } from "../../felix/model/inputs.js";
 import type { Ipam } from "../../ipam/client.js";
-import { cidrContains, parseAddr, parseCidr } from "../../ipam/ip.js";
+import { cidrContains, cidrCovers, parseAddr, parseCidr } from "../../ipam/ip.js";
 import type { BGPPeerSpec } from "../api/bgppeer.js";
 import type { BlockAffinitySpec } from "../api/block-affinity.js";
 import type { Resource } from "../api/meta.js";
@@ -244,10 +244,20 @@ export class NodeAgent {
     await this.reconcileTunnelsNow();
     await this.refreshSecrets(cache.list("BGPPeer"));
     const workloads = cache.list("WorkloadEndpoint");
-    const affinities: AffinityInput[] = cache.list("BlockAffinity").map((a) => {
-      const s = a.spec as BlockAffinitySpec;
-      return { cidr: s.cidr, node: s.node, ...(s.state ? { state: s.state } : {}) };
-    });
+    // A block whose pool is gone is not announced (Calico's calicoctl releases those affinities when
+    // the pool is deleted; the agent does not wait for that to stop attracting traffic to it).
+    const pools = cache.list("IPPool").flatMap((p) => parseCidr((p.spec as { cidr: string }).cidr) ?? []);
+    const inPool = (cidr: string) => {
+      const c = parseCidr(cidr);
+      return c !== undefined && pools.some((p) => cidrCovers(p, c));
+    };
+    const affinities: AffinityInput[] = cache
+      .list("BlockAffinity")
+      .map((a) => {
+        const s = a.spec as BlockAffinitySpec;
+        return { cidr: s.cidr, node: s.node, ...(s.state ? { state: s.state } : {}) };
+      })
+      .filter((a) => inPool(a.cidr));
     if (this.opts.backend === "bird") {
       const plan = computeBgpPlan({
         nodeName: this.nodeName,
@@ -257,7 +267,9 @@ export class NodeAgent {
         filters: cache.list("BGPFilter"),
         pools: cache.list("IPPool"),
         affinities,
-        borrowed: borrowedAddresses(this.nodeName, workloads, affinities),
+        borrowed: borrowedAddresses(this.nodeName, workloads, affinities).filter((ip) =>
+          inPool(`${ip}/${ip.includes(":") ? 128 : 32}`),
+        ),
         secrets: this.secrets,
         ...(this.opts.routerId !== undefined ? { routerId: this.opts.routerId } : {}),
       });

@@ -186,5 +186,54 @@ describeWith(
       expect(after).toEqual(before);
       expect(await ping(remote.ns, local.ip)).toBe(true);
     });
+
+    it("changing one node's AS resets only the sessions that node is part of", async () => {
+      const key = (p: { name: string; flaps: number; since: number }) => `${p.name} ${p.flaps} ${p.since}`;
+      const n1Before = (await lab.status(nodes[0]!)).peers;
+      const n2Before = (await lab.status(nodes[1]!)).peers;
+      const [n1, n2, n3] = nodes as [LabNode, LabNode, LabNode];
+      const nodeRes = (await lab.ctl<Resource[]>("list", "Node")).find((r) => r.metadata.name === "n3")!;
+      const spec = nodeRes.spec as { bgp: Record<string, unknown> };
+      await lab.apply([{ ...nodeRes, spec: { ...spec, bgp: { ...spec.bgp, asNumber: 64513 } } }]);
+      await eventually(
+        async () => (await lab.status(n1)).peers.find((p) => p.name === "Mesh_10_0_0_13")?.asn === 64513,
+        { what: "n1 to expect AS 64513 from n3" },
+      );
+      const n1After = (await lab.status(n1)).peers;
+      const untouched = (ps: typeof n1After) => ps.filter((p) => p.name !== "Mesh_10_0_0_13").map(key);
+      expect(untouched(n1After)).toEqual(untouched(n1Before));
+      const n3Status = await lab.status(n3);
+      expect(n3Status.counters.sessionResets).toBeGreaterThanOrEqual(1);
+      expect(untouched((await lab.status(n2)).peers)).toEqual(untouched(n2Before));
+      // n3 and its mesh peers now speak eBGP; the mesh session comes back up with the new AS.
+      await eventually(
+        async () =>
+          (await lab.status(n1)).peers.find((p) => p.name === "Mesh_10_0_0_13")?.state === "Established",
+        { what: "n1-n3 re-established as eBGP" },
+      );
+      await lab.apply([{ ...nodeRes, spec }]);
+      await eventually(
+        async () => (await lab.status(n1)).peers.find((p) => p.name === "Mesh_10_0_0_13")?.asn === 64512,
+        { what: "n3 back to the cluster AS" },
+      );
+    });
+
+    it("deleting the pool withdraws its routes everywhere", async () => {
+      await lab.ctl("delete", "IPPool", "pool-a");
+      await eventually(
+        async () => {
+          const left = await bird.routes("ipv4");
+          if (left.length > 0) throw new Error(`BIRD still has ${left.map((r) => r.prefix).join(", ")}`);
+          return true;
+        },
+        { what: "the ToR to lose every pool route" },
+      );
+      for (const n of nodes) {
+        await eventually(
+          async () => (await n.ns.routes()).filter((r) => r.protocol === "bird").length === 0,
+          { what: `${n.name} to drop its BGP routes` },
+        );
+      }
+    });
   },
 );
