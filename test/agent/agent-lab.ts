@@ -21,6 +21,7 @@ const TABBY = join(ROOT, "src/cli/tabby.ts");
 const CTL = join(ROOT, "test/agent/cluster-ctl.ts");
 export const API_IP = "10.0.0.250";
 export const TOR_IP = "10.0.0.254";
+export const FAR_GW = "10.0.1.254";
 
 export interface LabNode {
   readonly name: string;
@@ -123,16 +124,34 @@ export class AgentLab {
     await this.ctl("apply", file);
   }
 
-  async addNode(name: string, ip: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<LabNode> {
+  private farSegment = false;
+
+  /** A second segment, 10.0.1.0/24 on br1, routed to the first by the ToR namespace (10.0.1.254). */
+  private async ensureFarSegment(): Promise<void> {
+    if (this.farSegment) return;
+    this.farSegment = true;
+    await this.sw.createBridge("br1");
+    await connectToBridge(this.sw, "br1", "ptor1", {
+      ns: this.tor,
+      name: "eth1",
+      addresses: [`${FAR_GW}/24`],
+    });
+    // The datastore's namespace must answer nodes over there too.
+    await this.api.addRoute("10.0.1.0/24", "via", TOR_IP);
+  }
+
+  /** A node on the first segment, or with `far` on the second one (behind the ToR, another subnet). */
+  async addNode(name: string, ip: string, extraEnv: NodeJS.ProcessEnv = {}, far = false): Promise<LabNode> {
+    if (far) await this.ensureFarSegment();
     const ns = await Netns.create(this.scope, { forwarding: true });
-    await connectToBridge(this.sw, "br0", `p${name}`.slice(0, 15), {
+    await connectToBridge(this.sw, far ? "br1" : "br0", `p${name}`.slice(0, 15), {
       ns,
       name: "eth0",
       addresses: [`${ip}/24`],
     });
     // A default route, as real nodes have: proxy ARP for the pods' 169.254.1.1 answers only for
     // destinations the host can route.
-    await ns.addRoute("default", "via", TOR_IP);
+    await ns.addRoute("default", "via", far ? FAR_GW : TOR_IP);
     const dir = join(this.dir, name);
     await mkdir(dir, { recursive: true });
     const socket = join(dir, "node.sock");
