@@ -67,4 +67,38 @@ describeWith(["root", "iproute2", "etcd"], "node agent on etcd: a two-node mesh"
     const mesh = s.peers.find((p) => p.name === "Mesh_10_0_0_32")!;
     expect([mesh.state, mesh.flaps, mesh.since]).toEqual(["Established", before.flaps, before.since]);
   });
+
+  it("a Node with a bad address is named in status; the rest of the node keeps working", async () => {
+    await lab.apply([v3("Node", "broken", { bgp: { ipv4Address: "10.0.0.300/24" } })]);
+    const s = await eventually(
+      async () => {
+        const st = await lab.status(nodes[0]!);
+        return st.problems.some((p) => p.reason.includes("broken")) ? st : false;
+      },
+      { what: "the broken Node reported" },
+    );
+    expect(s.problems.find((p) => p.reason.includes("broken"))!.reason).toContain("10.0.0.300/24");
+    expect(s.peers.find((p) => p.name === "Mesh_10_0_0_32")!.state).toBe("Established");
+    expect(await ping(pods[0]!.ns, pods[1]!.ip)).toBe(true);
+    await lab.ctl("delete", "Node", "broken");
+  });
+
+  it("SIGTERM: a Cease to every peer, and the routes stay in the kernel", async () => {
+    const [e1, e2] = nodes as [LabNode, LabNode];
+    const before = (await e2.ns.routes()).filter((r) => r.protocol === "bird" || r.type === "blackhole");
+    expect(before.length).toBeGreaterThan(0);
+    process.kill(e2.proc!.pid, "SIGTERM");
+    expect(await e2.proc!.exited).toBe(0);
+    e2.proc = undefined;
+    const peer = await eventually(
+      async () => {
+        const p = (await lab.status(e1)).peers.find((x) => x.name === "Mesh_10_0_0_32")!;
+        return p.state !== "Established" ? p : false;
+      },
+      { what: "e1 to see the session closed" },
+    );
+    expect(peer.lastError).toMatch(/[Cc]ease|shut/);
+    const after = (await e2.ns.routes()).filter((r) => r.protocol === "bird" || r.type === "blackhole");
+    expect(after).toEqual(before);
+  });
 });
