@@ -20,6 +20,7 @@ export const AGENT_KINDS = [
   "BlockAffinity",
   "IPAMBlock",
   "WorkloadEndpoint",
+  "CalicoNodeStatus",
 ] as const;
 export type AgentKind = (typeof AGENT_KINDS)[number];
 

@@ -21,6 +21,7 @@ import type { Ipam } from "../../ipam/client.js";
 import { cidrContains, cidrCovers, parseAddr, parseCidr } from "../../ipam/ip.js";
 import type { BGPPeerSpec } from "../api/bgppeer.js";
 import type { BlockAffinitySpec } from "../api/block-affinity.js";
+import type { CalicoNodeStatusSpec } from "../api/calico-node-status.js";
 import type { Resource } from "../api/meta.js";
 import type { Datastore } from "../datastore/types.js";
 import { type Clock, delay, type TimerHandle } from "../util/clock.js";
@@ -41,6 +42,7 @@ import {
   registerNode,
   tunnelNeeds,
 } from "./node-registration.js";
+import { nodeStatus, statusesDue } from "./node-status.js";
 
 export interface AgentOptions {
   readonly ds: Datastore;
@@ -100,6 +102,9 @@ export interface AgentStatus {
   readonly counters: AgentCounters;
 }
 
+/** Reported as the BGP daemon version in CalicoNodeStatus. */
+export const AGENT_VERSION = "tabby 0.1.0";
+
 const isCode = (e: unknown, code: string): boolean => (e as { code?: string }).code === code;
 
 export class NodeAgent {
@@ -111,6 +116,9 @@ export class NodeAgent {
   private bgpSynced = false;
   private syncDeadline = 0;
   private syncTimer: TimerHandle | undefined;
+  private statusTimer: TimerHandle | undefined;
+  private readonly startedAt: number;
+  private lastReconfiguredAt: number | undefined;
   private problems: readonly PeerProblem[] = [];
   private loggedProblems = new Set<string>();
   private secrets = new Map<string, Readonly<Record<string, string>>>();
@@ -131,7 +139,9 @@ export class NodeAgent {
     startAttempts: 0,
   };
 
-  constructor(private readonly opts: AgentOptions) {}
+  constructor(private readonly opts: AgentOptions) {
+    this.startedAt = opts.clock.wallTime();
+  }
 
   get nodeName(): string {
     return this.opts.identity.name;
@@ -173,6 +183,7 @@ export class NodeAgent {
       clock: this.opts.clock,
       logger: this.log,
       onChange: (kind) => {
+        if (kind === "CalicoNodeStatus") return; // read by the status loop; our own writes land here too
         if (kind === "IPPool") this.tunnelsStale = true;
         if (kind === "BGPPeer") this.secretsStale = true;
         this.schedule();
@@ -194,6 +205,43 @@ export class NodeAgent {
     this.dataplane.start();
     this.phase = "running";
     this.watchBgpSync();
+    this.reportNodeStatus();
+  }
+
+  /** Fills the CalicoNodeStatus resources that ask for this node, each on its own period. */
+  private reportNodeStatus(): void {
+    if (this.phase !== "running") return;
+    const cache = this.cache;
+    const now = this.opts.clock.wallTime();
+    const due = cache === undefined ? [] : statusesDue(cache.list("CalicoNodeStatus"), this.nodeName, now);
+    void (async () => {
+      for (const r of due) {
+        const s = this.status();
+        const status = nodeStatus(r.spec as CalicoNodeStatusSpec, {
+          nodeName: this.nodeName,
+          ready: s.ready,
+          ...(this.speaker !== undefined ? { routerId: this.speaker.cfg.routerId } : {}),
+          startedAt: this.startedAt,
+          ...(this.lastReconfiguredAt !== undefined ? { lastReconfiguredAt: this.lastReconfiguredAt } : {}),
+          peers: s.peers,
+          routes: {
+            ipv4: this.speaker?.ribEntries("ipv4") ?? [],
+            ipv6: this.speaker?.ribEntries("ipv6") ?? [],
+          },
+          now,
+          version: AGENT_VERSION,
+        });
+        const write = this.opts.ds.updateStatus?.bind(this.opts.ds) ?? this.opts.ds.update.bind(this.opts.ds);
+        try {
+          await write({ ...r, status });
+        } catch (e) {
+          // A conflict or an outage: the next tick tries again with what the cache has by then.
+          this.log.debug({ err: e, resource: r.metadata.name }, "CalicoNodeStatus not written");
+        }
+      }
+    })().finally(() => {
+      this.statusTimer = this.opts.clock.setTimer(1000, () => this.reportNodeStatus());
+    });
   }
 
   private async reconcileTunnelsNow(): Promise<void> {
@@ -307,6 +355,7 @@ export class NodeAgent {
       0
     ) {
       this.counters.reconfigures++;
+      this.lastReconfiguredAt = this.opts.clock.wallTime();
       this.counters.sessionResets += r.reset.length;
       this.log.info(
         {
@@ -470,6 +519,7 @@ export class NodeAgent {
     this.phase = "stopping";
     this.timer?.cancel();
     this.syncTimer?.cancel();
+    this.statusTimer?.cancel();
     this.felixTimer?.cancel();
     this.cache?.close();
     await this.running;

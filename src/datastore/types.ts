@@ -82,6 +82,11 @@ export interface Datastore {
   update(resource: Resource): Promise<Resource>;
   delete(key: ResourceKey, options?: DeleteOptions): Promise<Resource>;
   /**
+   * Replaces only `status` (the Kubernetes /status subresource, where `update` leaves status alone);
+   * backends without subresources leave it undefined and `update` writes status as well.
+   */
+  updateStatus?(resource: Resource): Promise<Resource>;
+  /**
    * All of `ops` or none, when the backend can (the embedded store can; Kubernetes cannot and leaves it
    * undefined). Fails with the first op's error and writes nothing.
    */

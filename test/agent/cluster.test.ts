@@ -10,6 +10,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, expect, it } from "vitest";
+import type { CalicoNodeStatusStatus } from "../../src/api/calico-node-status.js";
 import type { Resource } from "../../src/api/meta.js";
 import { Bird } from "../harness/peers/bird.js";
 import { describeWith } from "../harness/requirements.js";
@@ -131,6 +132,37 @@ describeWith(
         },
         { what: "BIRD's table to hold exactly the blocks", timeoutMs: 20_000 },
       );
+    });
+
+    it("fills a CalicoNodeStatus asked for one node: agent, BGP sessions and routes", async () => {
+      await lab.apply([
+        v3("CalicoNodeStatus", "n1-status", {
+          node: "n1",
+          classes: ["Agent", "BGP", "Routes"],
+          updatePeriodSeconds: 1,
+        }),
+      ]);
+      const st = await eventually(
+        async () => {
+          const r = (await lab.ctl<Resource[]>("list", "CalicoNodeStatus")).find(
+            (x) => x.metadata.name === "n1-status",
+          );
+          const status = r?.status as CalicoNodeStatusStatus | undefined;
+          return status?.bgp?.numberEstablishedV4 === 3 ? status : false;
+        },
+        { what: "n1's CalicoNodeStatus to be filled" },
+      );
+      expect(st.agent?.birdV4?.state).toBe("Ready");
+      expect(st.agent?.birdV4?.routerID).toBe("10.0.0.11");
+      expect(st.bgp?.numberNotEstablishedV4).toBe(0);
+      expect((st.bgp?.peersV4 ?? []).map((p) => `${p.peerIP} ${p.type}`).sort()).toEqual([
+        "10.0.0.12 NodeMesh",
+        "10.0.0.13 NodeMesh",
+        "10.0.0.254 GlobalPeer",
+      ]);
+      const learned = (st.routes?.routesV4 ?? []).filter((r) => r.learnedFrom?.sourceType === "NodeMesh");
+      expect(learned.length).toBeGreaterThanOrEqual(2);
+      await lab.ctl("delete", "CalicoNodeStatus", "n1-status");
     });
 
     it("a BGPPeer for one node brings up only that session and resets nothing", async () => {

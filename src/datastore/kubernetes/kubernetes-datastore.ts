@@ -188,6 +188,18 @@ export class KubernetesDatastore implements Datastore {
     );
   }
 
+  async updateStatus(resource: Resource): Promise<Resource> {
+    const key = keyOf(resource);
+    const def = kindDef(resource.kind);
+    if (def.kind === "Node" || def.kind === "WorkloadEndpoint") return this.update(resource);
+    const rv = resource.metadata.resourceVersion || (await this.get(key)).metadata.resourceVersion;
+    const body = toCrd({ ...resource, metadata: { ...resource.metadata, resourceVersion: rv! } }, def);
+    const o = await this.call(key, "update status", () =>
+      this.custom.replaceClusterCustomObjectStatus({ ...this.crd(def), name: key.name, body }),
+    );
+    return fromCrd(o as CrdObject);
+  }
+
   async delete(key: ResourceKey, options: DeleteOptions = {}): Promise<Resource> {
     const def = kindDef(key.kind);
     const body =
