@@ -93,7 +93,8 @@ export function validateSpeakerConfig(cfg: SpeakerConfig): void {
   const seen = new Set<string>();
   const policies = cfg.policies ?? {};
   cfg.peers.forEach((p, i) => {
-    if (seen.has(p.address)) throw new SpeakerError(`peers[${i}].address`, `${p.address} is configured twice`);
+    if (seen.has(p.address))
+      throw new SpeakerError(`peers[${i}].address`, `${p.address} is configured twice`);
     seen.add(p.address);
     for (const which of ["importPolicy", "exportPolicy"] as const) {
       const name = p[which];

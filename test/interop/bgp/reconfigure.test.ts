@@ -95,10 +95,9 @@ describeWith(["root", "iproute2", "bird", "frr"], "runtime reconfiguration", () 
     const r2 = await tabby.reconfigure(narrower);
     expect(r2).toMatchObject({ added: [], removed: [], reset: [] });
     expect(r2.updated).toEqual([{ address: "10.0.0.2", changed: ["exportPolicy"] }]);
-    await eventually(
-      async () => !(await bird.routes("ipv4")).some((r) => r.prefix === "198.51.100.0/24"),
-      { what: "BIRD to lose 198.51.100.0/24" },
-    );
+    await eventually(async () => !(await bird.routes("ipv4")).some((r) => r.prefix === "198.51.100.0/24"), {
+      what: "BIRD to lose 198.51.100.0/24",
+    });
     expect((await bird.routes("ipv4")).map((r) => r.prefix)).toContain("192.0.2.0/24");
     expect((await frr.routes("ipv4")).map((r) => r.prefix)).toContain("198.51.100.0/24");
     expect(flaps(tabby)).toEqual({ "10.0.0.2": 0, "10.0.0.3": 0 });
