@@ -289,7 +289,8 @@ export function computeSessions(x: PeerInputs): { sessions: Session[]; problems:
       const ip = hp === undefined ? undefined : parseIp(hp.ip);
       if (hp === undefined || ip === undefined) continue;
       const text = formatIp(ip);
-      const asn = spec.asNumber === undefined ? globals.asn : peerAsn(spec, res);
+      const parsed = spec.asNumber === undefined ? { asn: globals.asn } : parseAsNumber(spec.asNumber);
+      const asn = "asn" in parsed ? parsed.asn : undefined; // a bad one is reported by the first pass
       if (asn === undefined || !nodesAt(text, asn, hp.port).some((n) => n.name === me.name)) continue;
       families = [familyOfIp(text)];
     }
