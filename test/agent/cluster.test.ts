@@ -219,6 +219,23 @@ describeWith(
       expect(await ping(remote.ns, local.ip)).toBe(true);
     });
 
+    it("two agents restarting at once do not wait on each other: both sync and rewrite no route", async () => {
+      const pair = [nodes[0]!, nodes[2]!];
+      await Promise.all(pair.map((n) => lab.kill9(n)));
+      for (const n of pair) lab.start(n);
+      for (const n of pair) {
+        const s = await eventually(
+          async () => {
+            const st = await lab.status(n);
+            return st.ready && st.bgpSynced ? st : false;
+          },
+          { what: `${n.name} ready and synced after a joint restart`, timeoutMs: 45_000, intervalMs: 200 },
+        );
+        expect(s.counters.routeWrites).toBe(0);
+      }
+      expect(await ping(pods[0]!.ns, pods[4]!.ip)).toBe(true);
+    });
+
     it("changing one node's AS resets only the sessions that node is part of", async () => {
       const key = (p: { name: string; flaps: number; since: number }) => `${p.name} ${p.flaps} ${p.since}`;
       const n1Before = (await lab.status(nodes[0]!)).peers;
