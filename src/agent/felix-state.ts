@@ -53,9 +53,9 @@ export function nodeInput(r: Resource): NodeInput {
 }
 
 function poolInput(r: Resource): PoolInput {
-  const s = r.spec as IPPoolSpec;
+  const s = (r.spec ?? {}) as IPPoolSpec;
   return {
-    cidr: s.cidr,
+    cidr: typeof s.cidr === "string" ? s.cidr : `(IPPool ${r.metadata.name} has no spec.cidr)`,
     ...(s.vxlanMode ? { vxlanMode: s.vxlanMode } : {}),
     ...(s.ipipMode ? { ipipMode: s.ipipMode } : {}),
     ...(s.natOutgoing ? { natOutgoing: true } : {}),
@@ -78,12 +78,14 @@ export function ordinalAddress(cidr: string, i: number): string {
 function blockInputs(blocks: readonly Resource[]): BlockInput[] {
   const out: BlockInput[] = [];
   for (const b of blocks) {
-    const s = b.spec as IPAMBlockSpec;
-    const owner = blockNode(s.affinity);
-    if (owner === undefined) continue;
+    const s = (b.spec ?? {}) as IPAMBlockSpec;
+    const owner = blockNode(typeof s.affinity === "string" ? s.affinity : undefined);
+    if (owner === undefined || typeof s.cidr !== "string") continue;
     out.push({ cidr: s.cidr, node: owner });
     const host = s.cidr.includes(":") ? 128 : 32;
-    s.allocations?.forEach((a, i) => {
+    // felix names a bad CIDR; its allocations cannot be placed.
+    if (!Array.isArray(s.allocations) || parseCidr(s.cidr) === undefined) continue;
+    s.allocations.forEach((a, i) => {
       if (a === null || a === undefined) return;
       const node = s.attributes?.[a]?.secondary?.node;
       if (node !== undefined && node !== "" && node !== owner) {
@@ -97,8 +99,9 @@ function blockInputs(blocks: readonly Resource[]): BlockInput[] {
 export function workloadInputs(nodeName: string, weps: readonly Resource[]): WorkloadInput[] {
   const out: WorkloadInput[] = [];
   for (const w of weps) {
-    const s = w.spec as WorkloadEndpointSpec;
-    if (s.node !== nodeName || !s.interfaceName || (s.ipNetworks ?? []).length === 0) continue;
+    const s = (w.spec ?? {}) as WorkloadEndpointSpec;
+    if (s.node !== nodeName || typeof s.interfaceName !== "string" || !Array.isArray(s.ipNetworks)) continue;
+    if (s.ipNetworks.length === 0) continue;
     out.push({
       name: `${w.metadata.namespace ?? ""}/${s.pod || s.workload || w.metadata.name}`,
       ifName: s.interfaceName,

@@ -294,9 +294,13 @@ export class NodeAgent {
     const workloads = cache.list("WorkloadEndpoint");
     // A block whose pool is gone is not announced (Calico's calicoctl releases those affinities when
     // the pool is deleted; the agent does not wait for that to stop attracting traffic to it).
-    const pools = cache.list("IPPool").flatMap((p) => parseCidr((p.spec as { cidr: string }).cidr) ?? []);
+    // Resources come from outside: a field of the wrong type must not stop every recomputation.
+    const text = (v: unknown) => (typeof v === "string" ? v : "");
+    const pools = cache
+      .list("IPPool")
+      .flatMap((p) => parseCidr(text((p.spec as { cidr?: unknown })?.cidr)) ?? []);
     const inPool = (cidr: string) => {
-      const c = parseCidr(cidr);
+      const c = parseCidr(text(cidr));
       return c !== undefined && pools.some((p) => cidrCovers(p, c));
     };
     const affinities: AffinityInput[] = cache

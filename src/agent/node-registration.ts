@@ -119,7 +119,8 @@ export async function ensureDefaultPools(
   const created: string[] = [];
   for (const p of pools) {
     const v6 = (p.spec as IPPoolSpec).cidr.includes(":");
-    if (existing.some((e) => (e.spec as IPPoolSpec).cidr.includes(":") === v6)) continue;
+    if (existing.some((e) => String((e.spec as IPPoolSpec | undefined)?.cidr ?? "").includes(":") === v6))
+      continue;
     try {
       await ds.create(p);
       created.push(p.metadata.name);
@@ -146,7 +147,7 @@ export function tunnelNeeds(
   let vxlan = false;
   for (const p of pools) {
     const s = p.spec as IPPoolSpec;
-    if (s.disabled || s.cidr.includes(":")) continue;
+    if (s.disabled || typeof s.cidr !== "string" || s.cidr.includes(":")) continue;
     let selects = true;
     try {
       selects = compileSelector(s.nodeSelector || "all()").matches(labels);

@@ -215,3 +215,31 @@ describe("learned routes", () => {
     expect(l.update(keyFromString("10.65.2.0/26"), undefined)).toBe(false);
   });
 });
+
+describe("bad resources from the datastore", () => {
+  it("never throw: a pool without a CIDR, a block with a bad one, endpoints with missing fields", () => {
+    const broken = {
+      nodeName: "a",
+      nodes: [node("a", "10.0.0.1/24"), r("Node", "b", undefined)],
+      pools: [r("IPPool", "nocidr", {}), r("IPPool", "p", { cidr: "10.65.0.0/16" })],
+      blocks: [
+        block("10.65.1.0/26", "host:a", ["b"]),
+        r("IPAMBlock", "bad", { cidr: "10.65.999.0/26", affinity: "host:b", allocations: [0] }),
+        r("IPAMBlock", "empty", {}),
+      ],
+      workloads: [
+        r("WorkloadEndpoint", "w", { node: "a" }),
+        r("WorkloadEndpoint", "x", { node: "a", interfaceName: "cali1", ipNetworks: "10.65.1.1/32" }),
+      ],
+      bgpRoutes: [],
+    };
+    const s = computeClusterState(broken);
+    expect(s.blocks.map((b) => b.cidr)).toEqual(["10.65.1.0/26", "10.65.1.0/32", "10.65.999.0/26"]);
+    expect(s.workloads).toEqual([]);
+    expect(s.pools.map((p) => p.cidr)).toEqual(["(IPPool nocidr has no spec.cidr)", "10.65.0.0/16"]);
+    expect(tunnelNeeds([r("IPPool", "nocidr", { ipipMode: "Always" })], {}, "bird")).toEqual({
+      ipip: false,
+      vxlan: false,
+    });
+  });
+});
