@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 /**
  * `tabby-cni`: the CNI plugin (spec 1.0/1.1) that container runtimes exec with CNI_COMMAND set.
- * Not implemented yet: a runtime that calls it gets a CNI error result on stdout (so the pod fails with a
+ * Planned, not implemented yet: a runtime that calls it gets a CNI error result on stdout (so the pod fails with a
  * clear reason instead of a parse error), a human gets the usage.
  */
 import { type CliIo, runMain } from "./io.js";
 
-const usage = `tabby-cni: CNI plugin for tabby (not implemented yet; comes with the CNI issue)
+const usage = `tabby-cni: CNI plugin for tabby (planned; not implemented yet)
 
 It is executed by a container runtime with CNI_COMMAND=ADD|DEL|CHECK|VERSION|STATUS and the network
 configuration on stdin, as the CNI specification describes; it is not meant to be run by hand.
