@@ -84,7 +84,7 @@ export interface NewLinkSpec {
   readonly address?: string;
   readonly up?: boolean;
   /** veth: the other end's name and, optionally, a namespace fd to create it in. */
-  readonly peer?: { readonly name: string; readonly netnsFd?: number };
+  readonly peer?: { readonly name: string; readonly netnsFd?: number; readonly mtu?: number };
   readonly vxlan?: VxlanInfo;
   readonly iptun?: IptunInfo;
 }
@@ -112,6 +112,7 @@ export function encodeNewLink(w: Writer, seq: number, s: NewLinkSpec, replace = 
     const data = w.beginNest(IFLA_INFO.DATA);
     const peer = w.beginNest(VETH_INFO.PEER);
     ifinfomsg(w, AF.UNSPEC, 0, 0, 0);
+    if (s.peer.mtu !== undefined) w.attrU32(IFLA.MTU, s.peer.mtu);
     w.attrString(IFLA.IFNAME, s.peer.name);
     if (s.peer.netnsFd !== undefined) w.attrU32(IFLA.NET_NS_FD, s.peer.netnsFd);
     w.endNest(peer);

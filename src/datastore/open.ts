@@ -2,14 +2,13 @@
  * Opens the datastore `chooseDatastore` picked: the embedded store in TABBY_DATA_DIR, the Kubernetes API
  * through a kubeconfig (KUBECONFIG, else client-node's default rules: in-cluster, ~/.kube/config) or
  * K8S_API_ENDPOINT, or etcd v3 at ETCD_ENDPOINTS with calicoctl's TLS and auth variables.
+ * Each backend is imported only when chosen: the Kubernetes client alone takes ~0.6 s to load, which
+ * short-lived processes (the CNI plugin, tabbyctl against etcd) should not pay for the others.
  */
 import type { Clock } from "../util/clock.js";
 import type { Logger } from "../util/logger.js";
 import type { DatastoreChoice } from "./choose.js";
-import { EmbeddedDatastore } from "./embedded.js";
 import { DatastoreError } from "./errors.js";
-import { EtcdDatastore } from "./etcd/etcd-datastore.js";
-import { KubernetesDatastore } from "./kubernetes/kubernetes-datastore.js";
 import type { Datastore } from "./types.js";
 
 export interface OpenOptions {
@@ -41,13 +40,16 @@ export async function openDatastore(choice: DatastoreChoice, options: OpenOption
     ...(options.logger ? { logger: options.logger } : {}),
   };
   switch (choice.type) {
-    case "embedded":
+    case "embedded": {
+      const { EmbeddedDatastore } = await import("./embedded.js");
       return EmbeddedDatastore.open({
         dir: choice.dir,
         ...(options.readOnly ? { readOnly: true } : {}),
         ...(options.clock ? { clock: options.clock } : {}),
       });
-    case "kubernetes":
+    }
+    case "kubernetes": {
+      const { KubernetesDatastore } = await import("./kubernetes/kubernetes-datastore.js");
       try {
         return new KubernetesDatastore({
           ...common,
@@ -65,7 +67,9 @@ export async function openDatastore(choice: DatastoreChoice, options: OpenOption
           { cause: e },
         );
       }
-    case "etcdv3":
+    }
+    case "etcdv3": {
+      const { EtcdDatastore } = await import("./etcd/etcd-datastore.js");
       return new EtcdDatastore({
         ...common,
         endpoints: choice.endpoints,
@@ -74,5 +78,6 @@ export async function openDatastore(choice: DatastoreChoice, options: OpenOption
           ? { username: choice.username, password: choice.password ?? "" }
           : {}),
       });
+    }
   }
 }

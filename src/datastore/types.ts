@@ -96,7 +96,20 @@ export interface Datastore {
    * (`spec.password.secretKeyRef`). Only the kubernetes backend has Secrets; DATASTORE_NOT_FOUND if absent.
    */
   readSecret?(namespace: string, name: string): Promise<Record<string, string>>;
+  /**
+   * A Pod's or Namespace's metadata, for the CNI plugin's pool annotations and the namespace selector
+   * (`namespace` undefined reads a Namespace). Only the kubernetes backend has them; DATASTORE_NOT_FOUND
+   * if absent.
+   */
+  readObjectMeta?(kind: "Pod" | "Namespace", name: string, namespace?: string): Promise<ObjectMeta>;
   close(): Promise<void>;
+}
+
+export interface ObjectMeta {
+  readonly name: string;
+  readonly uid?: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
 }
 
 export function keyOf(r: Resource): ResourceKey {

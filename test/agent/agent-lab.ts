@@ -142,6 +142,13 @@ export class AgentLab {
 
   /** A node on the first segment, or with `far` on the second one (behind the ToR, another subnet). */
   async addNode(name: string, ip: string, extraEnv: NodeJS.ProcessEnv = {}, far = false): Promise<LabNode> {
+    const node = await this.addHost(name, ip, extraEnv, far);
+    this.start(node);
+    return node;
+  }
+
+  /** A node's namespace, wired and with its environment, but no agent started (CNI-only tests). */
+  async addHost(name: string, ip: string, extraEnv: NodeJS.ProcessEnv = {}, far = false): Promise<LabNode> {
     if (far) await this.ensureFarSegment();
     const ns = await Netns.create(this.scope, { forwarding: true });
     await connectToBridge(this.sw, far ? "br1" : "br0", `p${name}`.slice(0, 15), {
@@ -165,13 +172,13 @@ export class AgentLab {
       CALICO_NETWORKING_BACKEND: "bird",
       TABBY_DATA_DIR: dir,
       TABBY_MTU_FILE: join(dir, "mtu"),
+      CALICO_NODENAME_FILE: join(dir, "nodename"),
       TABBY_STATUS_SOCKET: socket,
       TABBY_LOG_LEVEL: "info",
       ...extraEnv,
     };
     const node: LabNode = { name, ip, ns, dir, socket, env, proc: undefined };
     this.nodes.push(node);
-    this.start(node);
     return node;
   }
 

@@ -6,6 +6,7 @@
  *   cluster-ctl delete KIND NAME
  *   cluster-ctl pod NODE NAMESPACE NAME   assign an address on NODE and write the endpoint; prints {ip, ifName}
  *   cluster-ctl list KIND
+ *   cluster-ctl kube METHOD PATH [FILE]  a raw Kubernetes API request (Pods, Namespaces); prints the body
  * The datastore is chosen from the environment as the agent chooses it (DATASTORE_TYPE, KUBECONFIG, ...).
  */
 import { readFile } from "node:fs/promises";
@@ -90,6 +91,22 @@ async function main(args: string[]): Promise<unknown> {
         };
         await ds.create(wep);
         return { ip, ifName };
+      }
+      case "kube": {
+        // kubectl sends no token over plain HTTP to a non-loopback server; client-node's config does.
+        const kc = new KubeConfig();
+        kc.loadFromFile(process.env.KUBECONFIG!);
+        const headers: Record<string, string> = { "content-type": "application/json" };
+        const token = kc.getCurrentUser()?.token;
+        if (token) headers.authorization = `Bearer ${token}`;
+        const res = await fetch(`${kc.getCurrentCluster()!.server}${args[2]}`, {
+          method: args[1]!,
+          headers,
+          ...(args[3] ? { body: await readFile(args[3], "utf8") } : {}),
+        });
+        const body = await res.json();
+        if (!res.ok) throw new Error(`${args[1]} ${args[2]}: HTTP ${res.status} ${JSON.stringify(body)}`);
+        return body;
       }
       default:
         throw new Error(`unknown command ${args[0]}`);

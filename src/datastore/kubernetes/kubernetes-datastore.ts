@@ -29,6 +29,7 @@ import type {
   DeleteOptions,
   ListOptions,
   ListResult,
+  ObjectMeta,
   ResourceKey,
   Watch,
   WatchOptions,
@@ -37,7 +38,7 @@ import { keyOf } from "../types.js";
 import { type CrdObject, crdPlural, fromCrd, toCrd } from "./crd-convert.js";
 import { fromApiError } from "./kube-errors.js";
 import { watchKube } from "./kube-watch.js";
-import { type K8sNode, nodeFromK8s, nodePatch } from "./node-mapping.js";
+import { type K8sNode, type K8sObjectMeta, nodeFromK8s, nodePatch } from "./node-mapping.js";
 import {
   type K8sPod,
   parseWorkloadEndpointName,
@@ -330,6 +331,27 @@ export class KubernetesDatastore implements Datastore {
     for (const [k, v] of Object.entries(s.data ?? {})) out[k] = Buffer.from(v, "base64").toString("utf8");
     Object.assign(out, s.stringData ?? {});
     return out;
+  }
+
+  async readObjectMeta(kind: "Pod" | "Namespace", name: string, namespace?: string): Promise<ObjectMeta> {
+    const key = namespace === undefined ? { kind, name } : { kind, name, namespace };
+    const o = plain<{ metadata?: K8sObjectMeta }>(
+      await this.call<object>(
+        key,
+        `read ${kind.toLowerCase()} ${namespace ? `${namespace}/` : ""}${name}`,
+        () =>
+          kind === "Pod"
+            ? this.core.readNamespacedPod({ name, namespace: namespace ?? "default" })
+            : this.core.readNamespace({ name }),
+      ),
+    );
+    const m = o.metadata ?? { name };
+    return {
+      name: m.name ?? name,
+      ...(m.uid !== undefined ? { uid: m.uid } : {}),
+      labels: m.labels ?? {},
+      annotations: m.annotations ?? {},
+    };
   }
 
   async close(): Promise<void> {
