@@ -15,6 +15,8 @@ import { resolveRouterId } from "../agent/router-id.js";
 import { defaultPoolResources, determineNodeName, parseSettings, SettingsError } from "../agent/settings.js";
 import type { Resource } from "../api/meta.js";
 import type { NodeSpec } from "../api/node.js";
+import { serialiser, serveCniSocket } from "../cni/agent-socket.js";
+import { DEFAULT_AGENT_SOCKET } from "../cni/netconf.js";
 import { chooseDatastore } from "../datastore/choose.js";
 import { openDatastore } from "../datastore/open.js";
 import { openIpam } from "../ipam/open.js";
@@ -136,9 +138,10 @@ export async function runNode(argv: readonly string[], io: CliIo, signal?: Abort
   const storedV4 = (existing?.spec as NodeSpec | undefined)?.bgp?.ipv4Address;
   const routerId = resolveRouterId(settings.routerId, (v4 ?? storedV4)?.split("/")[0], nodeName);
 
+  const ipam = openIpam(ds);
   const agent = new NodeAgent({
     ds,
-    ipam: openIpam(ds),
+    ipam,
     identity: {
       name: nodeName,
       ...(v4 !== undefined ? { ipv4: v4 } : {}),
@@ -167,6 +170,14 @@ export async function runNode(argv: readonly string[], io: CliIo, signal?: Abort
     if (metrics !== undefined) servers.push(await serveAgentMetrics(agent, metrics));
     servers.push(
       await serveAgentStatus(agent, values.socket ?? env.TABBY_STATUS_SOCKET ?? "/var/run/tabby/node.sock"),
+    );
+    // The CNI plugin's fast path: the installed shim forwards each pod's call here.
+    servers.push(
+      await serveCniSocket(env.TABBY_CNI_SOCKET || DEFAULT_AGENT_SOCKET, {
+        logger: log,
+        shared: { ds, ipam },
+        serialiseIpam: serialiser(),
+      }),
     );
   } catch (e) {
     io.stderr(`tabby node run: ${(e as Error).message}\n`);

@@ -6,15 +6,9 @@
  * parses it and shows `msg` to the user. Logs go to `log_file_path` if the config names one, else to
  * stderr, which runtimes keep for diagnostics.
  */
-import { mkdirSync } from "node:fs";
-import { basename, dirname } from "node:path";
-import { pino } from "pino";
-import { parseCniEnv } from "../cni/env.js";
+import { basename } from "node:path";
+import { cniCall } from "../cni/call.js";
 import { CNI_CODE, CniError, errorResult } from "../cni/errors.js";
-import { type NetConf, parseNetConfText } from "../cni/netconf.js";
-import { runIpamPlugin, runPlugin } from "../cni/plugin.js";
-import { versionResult } from "../cni/result.js";
-import { createLogger, type Logger } from "../util/logger.js";
 import { type CliIo, processIo } from "./io.js";
 
 const usage = `tabby-cni: the CNI plugin of tabby (CNI spec 0.3.0 to 1.1.0)
@@ -24,43 +18,6 @@ CNI_NETNS, CNI_IFNAME, CNI_ARGS and CNI_PATH set and the network configuration o
 the result, or a CNI error, as JSON on stdout. Called as tabby-ipam (or calico-ipam) it is the IPAM
 plugin alone. See docs/cni.md for the configuration keys and pod annotations.
 `;
-
-/** The cniVersion to answer an error in: the config's, if it got that far. */
-function versionOf(text: string): string {
-  try {
-    const v = (JSON.parse(text) as { cniVersion?: unknown }).cniVersion;
-    return typeof v === "string" && v !== "" ? v : "1.0.0";
-  } catch {
-    return "1.0.0";
-  }
-}
-
-function pluginLogger(conf: NetConf | undefined): Logger {
-  const level = conf?.logLevel === "warning" ? "warn" : (conf?.logLevel ?? "info");
-  const safeLevel = ["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(level)
-    ? level
-    : "info";
-  if (conf?.logFilePath !== undefined) {
-    try {
-      mkdirSync(dirname(conf.logFilePath), { recursive: true });
-      return pino(
-        {
-          level: safeLevel,
-          base: { name: "tabby-cni", pid: process.pid },
-          timestamp: pino.stdTimeFunctions.isoTime,
-        },
-        pino.destination({ dest: conf.logFilePath, sync: true, append: true }),
-      );
-    } catch {
-      // An unwritable log file must not fail the pod: log to stderr instead.
-    }
-  }
-  return createLogger({
-    level: safeLevel,
-    name: "tabby-cni",
-    destination: pino.destination({ fd: 2, sync: true }),
-  });
-}
 
 export async function main(argv: readonly string[], io: CliIo, invokedAs = "tabby-cni"): Promise<number> {
   const command = io.env.CNI_COMMAND;
@@ -72,41 +29,20 @@ export async function main(argv: readonly string[], io: CliIo, invokedAs = "tabb
     io.stderr(usage);
     return 2;
   }
-  let text = "";
+  let stdin: Uint8Array;
   try {
-    text = Buffer.from((await io.readStdin?.()) ?? new Uint8Array()).toString("utf8");
+    stdin = (await io.readStdin?.()) ?? new Uint8Array();
   } catch (e) {
     io.stdout(
       `${JSON.stringify(errorResult(new CniError(CNI_CODE.io, "cannot read stdin", (e as Error).message), "1.0.0"))}\n`,
     );
     return 1;
   }
-  const cniVersion = versionOf(text);
-  let logger: Logger | undefined;
-  try {
-    const req = parseCniEnv(io.env);
-    if (req.command === "VERSION") {
-      io.stdout(`${JSON.stringify(versionResult(cniVersion))}\n`);
-      return 0;
-    }
-    const conf = parseNetConfText(text);
-    logger = pluginLogger(conf);
-    // Runtimes pass no arguments; `--as NAME` is how a wrapper script names the multi-call role.
-    const as = argv[0] === "--as" && argv[1] !== undefined ? argv[1] : invokedAs;
-    const ipamOnly = /^(tabby|calico)-ipam$/.test(as);
-    const run = ipamOnly ? runIpamPlugin : runPlugin;
-    const out = await run(req, conf, io.env, { logger });
-    // DEL, CHECK, STATUS and GC print nothing on success; a chained DEL needs no result.
-    if (out !== undefined) io.stdout(`${JSON.stringify(out)}\n`);
-    return 0;
-  } catch (e) {
-    const result = errorResult(e, cniVersion);
-    logger?.error({ code: result.code, details: result.details }, result.msg);
-    io.stdout(`${JSON.stringify(result)}\n`);
-    return 1;
-  } finally {
-    logger?.flush();
-  }
+  // Runtimes pass no arguments; `--as NAME` is how the shim and wrapper scripts name the role.
+  const role = argv[0] === "--as" && argv[1] !== undefined ? argv[1] : invokedAs;
+  const out = await cniCall({ role, env: io.env, stdin });
+  if (out.stdout !== "") io.stdout(out.stdout);
+  return out.code;
 }
 
 if (

@@ -35,8 +35,12 @@ import { type Workload, workloadEndpoint, workloadFor } from "./workload.js";
 export interface PluginDeps {
   readonly logger: Logger;
   readonly now?: () => Date;
-  /** Opens the datastore the config names (tests pass their own). */
+  /** Opens the datastore the config names (tests pass their own); closed when the call ends. */
   readonly openStore?: (conf: NetConf) => Promise<Datastore>;
+  /** A long-lived process's datastore and IPAM client (the agent's), used as they are and never closed. */
+  readonly shared?: { readonly ds: Datastore; readonly ipam: Ipam };
+  /** Runs IPAM assignments and releases one at a time in a process that serves many calls. */
+  readonly serialiseIpam?: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
 /** The plugin names whose IPAM runs in this process instead of being exec'd. */
@@ -77,6 +81,7 @@ class Session {
   ) {}
 
   async store(): Promise<Datastore> {
+    if (this.deps.shared !== undefined) return this.deps.shared.ds;
     if (this.ds === undefined) {
       try {
         this.ds = this.deps.openStore
@@ -93,8 +98,15 @@ class Session {
   }
 
   async ipam(): Promise<Ipam> {
+    if (this.deps.shared !== undefined) return this.deps.shared.ipam;
     this.ipamClient ??= openIpam(await this.store());
     return this.ipamClient;
+  }
+
+  /** `fn` with this process's IPAM serialisation, if it has one (separate processes take a flock). */
+  withIpam<T>(fn: (ipam: Ipam) => Promise<T>): Promise<T> {
+    const go = async () => fn(await this.ipam());
+    return this.deps.serialiseIpam ? this.deps.serialiseIpam(go) : go();
   }
 
   async close(): Promise<void> {
@@ -192,12 +204,8 @@ async function ipamAdd(
   const type = s.conf.ipam.type;
   if (type === "" || IN_PROCESS_IPAM.has(type)) {
     const want = addressRequest(s.conf, ctx.pod, ctx.ns, req.args);
-    const ips = await assignAddresses(
-      await s.ipam(),
-      identity(s, req, w),
-      want,
-      ctx.nsLabels,
-      (s.deps.now ?? (() => new Date()))(),
+    const ips = await s.withIpam((ipam) =>
+      assignAddresses(ipam, identity(s, req, w), want, ctx.nsLabels, (s.deps.now ?? (() => new Date()))()),
     );
     return { ips };
   }
@@ -215,7 +223,7 @@ async function ipamAdd(
 async function ipamDel(s: Session, req: CniRequest, w: Workload): Promise<void> {
   const type = s.conf.ipam.type;
   if (type === "" || IN_PROCESS_IPAM.has(type)) {
-    await releaseAddresses(await s.ipam(), identity(s, req, w));
+    await s.withIpam((ipam) => releaseAddresses(ipam, identity(s, req, w)));
     return;
   }
   const { execIpamPlugin } = await import("./delegate.js");
@@ -230,8 +238,15 @@ async function add(s: Session, req: CniRequest): Promise<object> {
   const mtu = podMtu(s.conf);
   const w = workloadFor(node, req.containerId, req.ifName, req.args);
   const log = s.deps.logger.child({ component: "cni", containerID: req.containerId, iface: w.hostIfName });
+  const started = performance.now();
+  const lap = (phase: string) =>
+    log.debug({ phase, ms: Math.round(performance.now() - started) }, "ADD progress");
+  await s.store();
+  lap("datastore open");
   const ctx = await podContext(s, w);
+  lap("pod read");
   const addrs = await ipamAdd(s, req, w, ctx);
+  lap("addresses assigned");
   const ipv4 = addrs.ips.filter((a) => a.family === 4).map((a) => a.address);
   const ipv6 = addrs.ips.filter((a) => a.family === 6).map((a) => a.address);
   let veth = false;
@@ -246,9 +261,10 @@ async function add(s: Session, req: CniRequest): Promise<object> {
       allowIpForwarding: s.conf.allowIpForwarding,
     });
     veth = true;
+    lap("veth up");
     const networks = [...ipv4.map((a) => `${a}/32`), ...ipv6.map((a) => `${a}/128`)];
     await writeEndpoint(s, w, workloadEndpoint(w, networks, net.containerMac, ctx.podLabels));
-    log.info({ ips: networks }, "pod networked");
+    log.info({ ips: networks, ms: Math.round(performance.now() - started) }, "pod networked");
     const result: CniResult = {
       cniVersion: s.conf.cniVersion,
       interfaces: [
@@ -472,12 +488,8 @@ export async function runIpamPlugin(
       case "ADD": {
         const ctx = await podContext(s, w);
         const want = addressRequest(conf, ctx.pod, ctx.ns, req.args);
-        const ips = await assignAddresses(
-          await s.ipam(),
-          identity(s, req, w),
-          want,
-          ctx.nsLabels,
-          (deps.now ?? (() => new Date()))(),
+        const ips = await s.withIpam((ipam) =>
+          assignAddresses(ipam, identity(s, req, w), want, ctx.nsLabels, (deps.now ?? (() => new Date()))()),
         );
         return encodeResult({
           cniVersion: conf.cniVersion,
@@ -487,7 +499,7 @@ export async function runIpamPlugin(
         });
       }
       case "DEL":
-        await releaseAddresses(await s.ipam(), identity(s, req, w));
+        await s.withIpam((ipam) => releaseAddresses(ipam, identity(s, req, w)));
         return undefined;
       case "CHECK":
       case "STATUS":

@@ -7,7 +7,7 @@
  */
 
 import { existsSync } from "node:fs";
-import { chmod, mkdir, writeFile } from "node:fs/promises";
+import { chmod, copyFile, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Resource } from "../../src/api/meta.js";
 import { AgentLab, API_IP, type LabNode } from "../agent/agent-lab.js";
@@ -17,12 +17,14 @@ import type { Scope } from "../harness/scope.js";
 
 const ROOT = join(import.meta.dirname, "../..");
 export const CNI_ENTRY = join(ROOT, "dist/src/cli/tabby-cni.js");
+export const CNI_SHIM = join(ROOT, "dist/bin/tabby-cni");
 
 export interface CniCall {
   readonly code: number;
   readonly stdout: string;
   readonly stderr: string;
   /** stdout parsed, or undefined when empty. */
+  // biome-ignore lint/suspicious/noExplicitAny: CNI results and API objects are probed field by field in assertions
   readonly json: any;
 }
 
@@ -42,18 +44,17 @@ export class CniLab {
   ) {}
 
   static async create(scope: Scope, datastore: "kubernetes" | "etcdv3" = "kubernetes"): Promise<CniLab> {
-    if (!existsSync(CNI_ENTRY)) throw new Error(`${CNI_ENTRY} is missing: run \`npm run build\` first`);
+    for (const f of [CNI_ENTRY, CNI_SHIM])
+      if (!existsSync(f)) throw new Error(`${f} is missing: run \`npm run build\` first`);
     const lab = await AgentLab.create(scope, datastore);
     const binDir = join(await makeTempDir(scope), "bin");
     await mkdir(binDir, { recursive: true });
-    for (const [name, extra] of [
-      ["tabby-cni", ""],
-      ["tabby-ipam", " --as tabby-ipam"],
-    ] as const) {
-      const p = join(binDir, name);
-      await writeFile(p, `#!/bin/sh\nexec ${process.execPath} ${CNI_ENTRY}${extra} "$@"\n`);
-      await chmod(p, 0o755);
-    }
+    // The layout install lays down: the native shim under both names, the Node plugin as its fallback.
+    await copyFile(CNI_SHIM, join(binDir, "tabby-cni"));
+    await copyFile(CNI_SHIM, join(binDir, "tabby-ipam"));
+    const fallback = join(binDir, "tabby-cni.fallback");
+    await writeFile(fallback, `#!/bin/sh\nexec ${process.execPath} ${CNI_ENTRY} "$@"\n`);
+    await chmod(fallback, 0o755);
     return new CniLab(lab, binDir, lab.dsEnv.KUBECONFIG);
   }
 
@@ -69,6 +70,9 @@ export class CniLab {
       log_file_path: join(node.dir, "cni.log"),
       nodename: node.name,
       mtu: 0,
+      // Where the node's agent serves CNI calls; without an agent the shim runs the Node plugin.
+      tabby_agent_socket: node.env.TABBY_CNI_SOCKET,
+      ipam_lock_file: join(node.dir, "ipam.lock"),
       ipam: { type: "tabby-ipam" },
       policy: { type: "k8s" },
       ...ds,
@@ -92,6 +96,7 @@ export class CniLab {
         CNI_PATH: `${this.binDir}:/usr/lib/cni`,
       },
     });
+    // biome-ignore lint/suspicious/noExplicitAny: CNI results and API objects are probed field by field in assertions
     let json: any;
     try {
       json = r.stdout.trim() === "" ? undefined : JSON.parse(r.stdout);
@@ -107,6 +112,7 @@ export class CniLab {
   }
 
   /** A raw Kubernetes API request made inside the datastore's namespace; the parsed body. */
+  // biome-ignore lint/suspicious/noExplicitAny: CNI results and API objects are probed field by field in assertions
   async kube<T = any>(method: string, path: string, body?: unknown): Promise<T> {
     if (this.kubeconfig === undefined) throw new Error("Pods and Namespaces need the Kubernetes datastore");
     const args = ["kube", method, path];
@@ -119,6 +125,7 @@ export class CniLab {
   }
 
   /** Creates Nodes, Pods and Namespaces as the API would from `kubectl create`. */
+  // biome-ignore lint/suspicious/noExplicitAny: CNI results and API objects are probed field by field in assertions
   async createObjects(objects: readonly any[]): Promise<void> {
     for (const o of objects) {
       const path =

@@ -5,6 +5,9 @@
  * idempotent and sparing a newer sandbox, every bad input its CNI code with nothing left behind, and
  * 50 concurrent ADDs then DELs on one node.
  */
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Resource } from "../../src/api/meta.js";
 import { hostInterfaceName } from "../../src/datastore/kubernetes/workload-mapping.js";
@@ -26,13 +29,15 @@ const NETWORK = "k8s-pod-network";
 describeWith(["root", "iproute2", "ping"], "tabby-cni under the kubelet contract", () => {
   const scope = suiteScope();
   let cni: CniLab;
+  /** n1 runs the agent, so calls take the shim's fast path; n0 has none, so they run the Node plugin. */
   let node: LabNode;
+  let bare: LabNode;
   let seq = 0;
 
-  const conf = (extra: Record<string, unknown> = {}) => ({
+  const conf = (extra: Record<string, unknown> = {}, on: LabNode = node) => ({
     cniVersion: "1.0.0",
     name: NETWORK,
-    ...cni.conflistPlugin(node, extra),
+    ...cni.conflistPlugin(on, extra),
   });
 
   async function pod(name: string, namespace = "default", annotations: Record<string, string> = {}) {
@@ -49,7 +54,12 @@ describeWith(["root", "iproute2", "ping"], "tabby-cni under the kubelet contract
   const kubeletArgs = (name: string, namespace = "default", id = "") =>
     `IgnoreUnknown=1;K8S_POD_NAMESPACE=${namespace};K8S_POD_NAME=${name};K8S_POD_INFRA_CONTAINER_ID=${id};K8S_POD_UID=uid-${name}`;
 
-  async function add(name: string, namespace = "default", extraConf: Record<string, unknown> = {}) {
+  async function add(
+    name: string,
+    namespace = "default",
+    extraConf: Record<string, unknown> = {},
+    on: LabNode = node,
+  ) {
     const sandbox = await cni.sandbox(testScope());
     const containerId = `c${(++seq).toString(16).padStart(8, "0")}${"a".repeat(24)}`;
     const env: CniEnv = {
@@ -58,12 +68,12 @@ describeWith(["root", "iproute2", "ping"], "tabby-cni under the kubelet contract
       netns: `/run/netns/${sandbox.name}`,
       args: kubeletArgs(name, namespace, containerId),
     };
-    const r = await cni.exec(node, "tabby-cni", env, conf(extraConf));
+    const r = await cni.exec(on, "tabby-cni", env, conf(extraConf, on));
     return { r, env, sandbox, containerId };
   }
 
-  const del = (env: CniEnv, extraConf: Record<string, unknown> = {}) =>
-    cni.exec(node, "tabby-cni", { ...env, command: "DEL" }, conf(extraConf));
+  const del = (env: CniEnv, extraConf: Record<string, unknown> = {}, on: LabNode = node) =>
+    cni.exec(on, "tabby-cni", { ...env, command: "DEL" }, conf(extraConf, on));
 
   async function podJson(name: string, namespace = "default") {
     return cni.kube("GET", `/api/v1/namespaces/${namespace}/pods/${name}`);
@@ -74,14 +84,20 @@ describeWith(["root", "iproute2", "ping"], "tabby-cni under the kubelet contract
     return items.map((h) => (h.spec as { handleID: string }).handleID).sort();
   }
 
-  async function caliLinks(): Promise<string[]> {
-    const out = (await node.ns.ip("-o", "link", "show")).stdout;
+  async function caliLinks(on: LabNode = node): Promise<string[]> {
+    const out = (await on.ns.ip("-o", "link", "show")).stdout;
     return [...out.matchAll(/^\d+: (cali[0-9a-f]+)@/gm)].map((m) => m[1]!).sort();
   }
 
   beforeAll(async () => {
     cni = await CniLab.create(scope);
-    node = await cni.lab.addHost("n1", "10.0.0.11");
+    // kubelet registers its Node before any pod is scheduled there.
+    await cni.createObjects(
+      ["n1", "n0"].map((name) => ({ apiVersion: "v1", kind: "Node", metadata: { name }, spec: {} })),
+    );
+    node = await cni.lab.addNode("n1", "10.0.0.11");
+    bare = await cni.lab.addHost("n0", "10.0.0.10");
+    await cni.lab.waitReady(node);
     await cni.apply([
       v3("IPPool", "pool-a", {
         cidr: "10.70.0.0/24",
@@ -105,9 +121,7 @@ describeWith(["root", "iproute2", "ping"], "tabby-cni under the kubelet contract
         nodeSelector: "!all()",
       }),
     ]);
-    // kubelet registers its Node before any pod is scheduled there.
     await cni.createObjects([
-      { apiVersion: "v1", kind: "Node", metadata: { name: node.name }, spec: {} },
       {
         apiVersion: "v1",
         kind: "Namespace",
@@ -228,11 +242,11 @@ describeWith(["root", "iproute2", "ping"], "tabby-cni under the kubelet contract
     expect((await del(fresh.env)).code).toBe(0);
   });
 
-  describe("bad input leaves the host and the datastore as they were", () => {
-    async function unchanged(body: () => Promise<void>) {
-      const before = { h: await handles(), l: await caliLinks() };
+  describe("bad input leaves the host and the datastore as they were", { timeout: 120_000 }, () => {
+    async function unchanged(body: () => Promise<void>, on: LabNode = node) {
+      const before = { h: await handles(), l: await caliLinks(on) };
       await body();
-      expect({ h: await handles(), l: await caliLinks() }).toEqual(before);
+      expect({ h: await handles(), l: await caliLinks(on) }).toEqual(before);
     }
 
     it("malformed stdin is code 6", async () => {
@@ -304,11 +318,17 @@ describeWith(["root", "iproute2", "ping"], "tabby-cni under the kubelet contract
     });
 
     it("a datastore that cannot be reached is code 11 and nothing is created", async () => {
+      // Without an agent the plugin opens the datastore itself (the agent would use its own).
       await unchanged(async () => {
-        const r = await add("web", "default", { kubernetes: { kubeconfig: "/nonexistent/kubeconfig" } });
+        const r = await add(
+          "web",
+          "default",
+          { kubernetes: { kubeconfig: "/nonexistent/kubeconfig" } },
+          bare,
+        );
         expect(r.r.json.code).toBe(11);
         expect(r.r.json.msg).toContain("datastore");
-      });
+      }, bare);
     });
   });
 
@@ -374,5 +394,47 @@ describeWith(["root", "iproute2", "ping"], "tabby-cni under the kubelet contract
     );
     for (const r of dels) expect(r.code, r.stdout).toBe(0);
     expect({ h: await handles(), l: await caliLinks() }).toEqual(before);
+  });
+
+  it("took the agent's fast path on n1: the agent networked the pods, no plugin process logged", async () => {
+    const agentLog = await readFile(join(node.dir, "agent.log"), "utf8");
+    expect(agentLog).toMatch(/"containerID":"burst0".*"msg":"pod networked"/);
+    expect(existsSync(join(node.dir, "cni.log"))).toBe(false);
+  });
+
+  describe("without an agent on the node, the shim runs the Node plugin", { timeout: 180_000 }, () => {
+    it("ADD, CHECK and DEL work and the plugin logs to log_file_path", async () => {
+      await pod("lone");
+      const { r, env } = await add("lone", "default", {}, bare);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const ip = (r.json.ips[0].address as string).split("/")[0]!;
+      expect((await bare.ns.ip("route", "show", `${ip}/32`)).stdout).toContain(
+        `dev ${hostInterfaceName("default", "lone")}`,
+      );
+      const check = await cni.exec(
+        bare,
+        "tabby-cni",
+        { ...env, command: "CHECK" },
+        { ...conf({}, bare), prevResult: r.json },
+      );
+      expect(check.code, check.stdout).toBe(0);
+      expect((await del(env, {}, bare)).code).toBe(0);
+      expect(await caliLinks(bare)).toEqual([]);
+      expect(await readFile(join(bare.dir, "cni.log"), "utf8")).toMatch(
+        /"containerID":"[^"]+".*pod networked/,
+      );
+    });
+
+    it("12 concurrent ADDs under the host lock get distinct addresses; their DELs leave nothing", async () => {
+      const names = Array.from({ length: 12 }, (_, i) => `lone-${i}`);
+      for (const name of names) await pod(name);
+      const before = await handles();
+      const calls = await Promise.all(names.map((name) => add(name, "default", {}, bare)));
+      for (const c of calls) expect(c.r.code, c.r.stdout).toBe(0);
+      expect(new Set(calls.map((c) => c.r.json.ips[0].address)).size).toBe(12);
+      const dels = await Promise.all(calls.map((c) => del(c.env, {}, bare)));
+      for (const d of dels) expect(d.code, d.stdout).toBe(0);
+      expect({ h: await handles(), l: await caliLinks(bare) }).toEqual({ h: before, l: [] });
+    });
   });
 });
