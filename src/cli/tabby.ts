@@ -6,6 +6,7 @@
 import { runDecode, runEncode } from "./bgp-codec.js";
 import { runSpeaker } from "./bgp-run.js";
 import { runPeers, runRib } from "./bgp-status.js";
+import { runCniInstall } from "./cni-install.js";
 import { runDatastoreServe } from "./datastore-serve.js";
 import { type CliIo, runMain } from "./io.js";
 import { runNode } from "./node-run.js";
@@ -22,6 +23,10 @@ export const tabbyCommands: readonly CommandSpec[] = [
     name: "datastore serve",
     summary: "serve the embedded datastore as a Kubernetes API (--listen, --data-dir, --kubeconfig-out)",
   },
+  {
+    name: "cni install",
+    summary: "install the CNI plugin and its network config on this node (docs/cni.md)",
+  },
   { name: "lab", summary: "a local cluster in network namespaces", pending: "planned" },
 ];
 
@@ -31,6 +36,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   if (argv[0] === "bgp" && argv[1] === "decode") return runDecode(argv.slice(2), io);
   if (argv[0] === "bgp" && argv[1] === "encode") return runEncode(argv.slice(2), io);
   if (argv[0] === "node" && argv[1] === "run") return runNode(argv.slice(2), io);
+  if (argv[0] === "cni" && argv[1] === "install") return runCniInstall(argv.slice(2), io);
   if (argv[0] === "datastore" && argv[1] === "serve") return runDatastoreServe(argv.slice(2), io);
   if (argv[0] === "bgp" && argv[1] === "run") return runSpeaker(argv.slice(2), io);
   if (argv[0] === "bgp" && argv[1] === "peers") return runPeers(argv.slice(2), io);

@@ -1,7 +1,7 @@
 /**
  * Which addresses a pod asks for, from Calico's annotations (calico-bgp-cni.md §3.2): on the pod
- * `cni.projectcalico.org/ipAddrs` (exact addresses through IPAM) or `ipAddrsNoIpam` (refused unless
- * `feature_control.ip_addrs_no_ipam`, and never both), `ipv4pools` / `ipv6pools` on the pod beating the
+ * `cni.projectcalico.org/ipAddrs` (exact addresses through IPAM) or `ipAddrsNoIpam` (always refused: tabby
+ * does not bypass IPAM; Calico needs `feature_control.ip_addrs_no_ipam` for it; never both), `ipv4pools` / `ipv6pools` on the pod beating the
  * same on its namespace, `ipFamilies`; then `IP=` in CNI_ARGS; then the config's `ipam` section.
  * A malformed annotation is code 7 naming it. Pure.
  */
@@ -86,7 +86,10 @@ export function addressRequest(
         );
     }
     if (addresses.length === 0)
-      throw new CniError(CNI_CODE.invalidConfig, `pod annotation ${ANN_IP_ADDRS} lists no address`);
+      throw new CniError(
+        CNI_CODE.invalidConfig,
+        `${exact ? `pod annotation ${ANN_IP_ADDRS}` : "CNI_ARGS IP"} lists no address`,
+      );
     return { kind: "exact", addresses };
   }
   let v4 = conf.ipam.assignIpv4;

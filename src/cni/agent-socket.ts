@@ -8,9 +8,8 @@
  */
 import { chmodSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
-import { createServer, type Socket } from "node:net";
+import { connect, createServer, type Socket } from "node:net";
 import { dirname } from "node:path";
-import { socketAlive } from "../bgp/status-server.js";
 import { TabbyError } from "../util/errors.js";
 import type { Logger } from "../util/logger.js";
 import { type CniCallDeps, type CniCallInput, type CniCallOutput, cniCall } from "./call.js";
@@ -26,8 +25,10 @@ export function parseShimRequest(buf: Buffer): CniCallInput | Error | undefined 
   const env: Record<string, string> = {};
   let first = true;
   for (;;) {
+    // Everything before the stdin bytes is header, so the limit is on all of it, not one line.
+    if (at > MAX_HEADER) return new Error("request header too long");
     const nl = buf.indexOf(10, at);
-    if (nl < 0) return buf.length - at > MAX_HEADER ? new Error("request header too long") : undefined;
+    if (nl < 0) return buf.length > MAX_HEADER ? new Error("request header too long") : undefined;
     const line = buf.subarray(at, nl).toString("utf8");
     at = nl + 1;
     if (first) {
@@ -45,7 +46,7 @@ export function parseShimRequest(buf: Buffer): CniCallInput | Error | undefined 
       if (eq <= 0) return new Error(`bad env line ${JSON.stringify(rest.slice(0, 40))}`);
       env[rest.slice(0, eq)] = rest.slice(eq + 1);
     } else if (word === "stdin") {
-      const n = Number(rest);
+      const n = /^\d{1,9}$/.test(rest) ? Number(rest) : Number.NaN;
       if (!Number.isSafeInteger(n) || n < 0 || n > MAX_STDIN)
         return new Error(`bad stdin length ${JSON.stringify(rest)}`);
       if (buf.length - at < n) return undefined;
@@ -64,6 +65,18 @@ export function serialiser(): <T>(fn: () => Promise<T>) => Promise<T> {
   };
 }
 
+/** Whether something accepts connections on the unix socket (a stale file refuses them). */
+function listenerAlive(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = connect({ path });
+    c.once("connect", () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once("error", () => resolve(false));
+  });
+}
+
 export interface CniSocket {
   readonly path: string;
   /** Calls answered since start. */
@@ -77,7 +90,7 @@ export async function serveCniSocket(
   call: (input: CniCallInput, deps: CniCallDeps) => Promise<CniCallOutput> = cniCall,
 ): Promise<CniSocket> {
   await mkdir(dirname(path), { recursive: true, mode: 0o755 });
-  if (await socketAlive(path))
+  if (await listenerAlive(path))
     throw new TabbyError("CNI_SOCKET_BUSY", "another agent already serves this CNI socket", { file: path });
   await rm(path, { force: true });
   const log = deps.logger.child({ component: "cni-socket" });

@@ -50,14 +50,11 @@ export function pluginLogger(conf: NetConf | undefined): Logger {
   if (conf?.logFilePath !== undefined) {
     try {
       mkdirSync(dirname(conf.logFilePath), { recursive: true });
-      return pino(
-        {
-          level: safeLevel,
-          base: { name: "tabby-cni", pid: process.pid },
-          timestamp: pino.stdTimeFunctions.isoTime,
-        },
-        pino.destination({ dest: conf.logFilePath, sync: true, append: true }),
-      );
+      return createLogger({
+        level: safeLevel,
+        name: "tabby-cni",
+        destination: pino.destination({ dest: conf.logFilePath, sync: true, append: true }),
+      });
     } catch {
       // An unwritable log file must not fail the pod: log to stderr instead.
     }

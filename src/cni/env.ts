@@ -84,7 +84,8 @@ export function parseCniEnv(env: Env): CniRequest {
     containerId,
     netns,
     ifName,
-    args: parseCniArgs(env.CNI_ARGS ?? ""),
+    // VERSION needs only the command; a stray CNI_ARGS must not stop it answering.
+    args: cmd === "VERSION" ? new Map() : parseCniArgs(env.CNI_ARGS ?? ""),
     path: pathText.split(":").filter((p) => p !== ""),
   };
 }

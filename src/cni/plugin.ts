@@ -23,6 +23,7 @@ import { assignAddresses, handleOf, type IpamIdentity, ipamCniError, releaseAddr
 import type { NetConf } from "./netconf.js";
 import { nodeName, podMtu } from "./node-files.js";
 import {
+  assertNotNetworked,
   checkPodNetwork,
   GATEWAY_V4,
   GATEWAY_V6,
@@ -241,6 +242,7 @@ async function add(s: Session, req: CniRequest): Promise<object> {
   const started = performance.now();
   const lap = (phase: string) =>
     log.debug({ phase, ms: Math.round(performance.now() - started) }, "ADD progress");
+  await assertNotNetworked(req.netns, req.ifName);
   await s.store();
   lap("datastore open");
   const ctx = await podContext(s, w);

@@ -72,19 +72,34 @@ function openPodNetlink(netnsPath: string): Rtnetlink {
   }
 }
 
+function alreadyNetworked(netnsPath: string, ifName: string): CniError {
+  return new CniError(
+    CNI_CODE.internal,
+    `interface ${ifName} already exists in ${netnsPath}`,
+    "the runtime sent a second ADD for this container without a DEL in between",
+  );
+}
+
+/**
+ * Refuses a second ADD before any address is taken: the rollback of a failed ADD releases the
+ * container's IPAM handle, which would take the running pod's address with it.
+ */
+export async function assertNotNetworked(netnsPath: string, ifName: string): Promise<void> {
+  const pod = openPodNetlink(netnsPath);
+  try {
+    if (linkNamed(await pod.dumpLinks(), ifName) !== undefined) throw alreadyNetworked(netnsPath, ifName);
+  } finally {
+    pod.close();
+  }
+}
+
 export async function setUpPodNetwork(spec: PodNetworkSpec): Promise<PodNetwork> {
   const pod = openPodNetlink(spec.netnsPath);
   const host = Rtnetlink.open({ rcvbufBytes: 1 << 20 });
   let created = false;
   try {
-    const podLinks = await pod.dumpLinks();
-    if (linkNamed(podLinks, spec.containerIfName) !== undefined) {
-      throw new CniError(
-        CNI_CODE.internal,
-        `interface ${spec.containerIfName} already exists in ${spec.netnsPath}`,
-        "the runtime sent a second ADD for this container without a DEL in between",
-      );
-    }
+    if (linkNamed(await pod.dumpLinks(), spec.containerIfName) !== undefined)
+      throw alreadyNetworked(spec.netnsPath, spec.containerIfName);
     // A host end left by an earlier sandbox of the same pod (Calico deletes it too).
     const stale = linkNamed(await host.dumpLinks(), spec.hostIfName);
     if (stale !== undefined) await host.delLink(stale.index, stale.name);

@@ -30,8 +30,9 @@ export function workloadFor(
   const ns = args.get("K8S_POD_NAMESPACE") ?? "";
   // Calico names the endpoint after the container's interface only for non-default ones.
   const endpoint = ifName;
-  if (pod !== "") {
-    const namespace = ns === "" ? "default" : ns;
+  // Calico: a Kubernetes pod only when the runtime names both; anything else is a plain CNI container.
+  if (pod !== "" && ns !== "") {
+    const namespace = ns;
     return {
       orchestrator: "k8s",
       node,
@@ -46,7 +47,7 @@ export function workloadFor(
   return {
     orchestrator: "cni",
     node,
-    namespace: ns === "" ? "default" : ns,
+    namespace: "default",
     workload: containerId,
     containerId,
     endpoint,

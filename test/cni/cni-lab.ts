@@ -6,9 +6,11 @@
  * namespaces.
  */
 
+import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { chmod, copyFile, mkdir, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import type { Resource } from "../../src/api/meta.js";
 import { AgentLab, API_IP, type LabNode } from "../agent/agent-lab.js";
 import { makeTempDir } from "../harness/naming.js";
@@ -18,6 +20,7 @@ import type { Scope } from "../harness/scope.js";
 const ROOT = join(import.meta.dirname, "../..");
 export const CNI_ENTRY = join(ROOT, "dist/src/cli/tabby-cni.js");
 export const CNI_SHIM = join(ROOT, "dist/bin/tabby-cni");
+export const TABBY_CLI = join(ROOT, "dist/src/cli/tabby.js");
 
 export interface CniCall {
   readonly code: number;
@@ -41,21 +44,32 @@ export class CniLab {
     readonly lab: AgentLab,
     readonly binDir: string,
     readonly kubeconfig: string | undefined,
+    /** What `tabby cni install` printed and the config dir it wrote. */
+    readonly install: { readonly stdout: string; readonly netDir: string },
   ) {}
 
   static async create(scope: Scope, datastore: "kubernetes" | "etcdv3" = "kubernetes"): Promise<CniLab> {
-    for (const f of [CNI_ENTRY, CNI_SHIM])
+    for (const f of [CNI_ENTRY, CNI_SHIM, TABBY_CLI])
       if (!existsSync(f)) throw new Error(`${f} is missing: run \`npm run build\` first`);
     const lab = await AgentLab.create(scope, datastore);
-    const binDir = join(await makeTempDir(scope), "bin");
+    const top = await makeTempDir(scope);
+    const binDir = join(top, "bin");
+    const netDir = join(top, "net.d");
     await mkdir(binDir, { recursive: true });
-    // The layout install lays down: the native shim under both names, the Node plugin as its fallback.
-    await copyFile(CNI_SHIM, join(binDir, "tabby-cni"));
-    await copyFile(CNI_SHIM, join(binDir, "tabby-ipam"));
-    const fallback = join(binDir, "tabby-cni.fallback");
-    await writeFile(fallback, `#!/bin/sh\nexec ${process.execPath} ${CNI_ENTRY} "$@"\n`);
-    await chmod(fallback, 0o755);
-    return new CniLab(lab, binDir, lab.dsEnv.KUBECONFIG);
+    // Installed as an operator would: the shim under Calico's and tabby's names, the Node fallback,
+    // Calico's conflist for node n1.
+    const { stdout } = await promisify(execFile)(process.execPath, [TABBY_CLI, "cni", "install"], {
+      env: {
+        PATH: process.env.PATH,
+        CNI_BIN_DIR: binDir,
+        CNI_NET_DIR: netDir,
+        KUBERNETES_NODE_NAME: "n1",
+        CNI_MTU: "0",
+        LOG_FILE_PATH: join(top, "cni-installed.log"),
+        ...(lab.dsEnv.KUBECONFIG !== undefined ? { KUBECONFIG: lab.dsEnv.KUBECONFIG } : {}),
+      },
+    });
+    return new CniLab(lab, binDir, lab.dsEnv.KUBECONFIG, { stdout, netDir });
   }
 
   /** The network config of Calico's manifest, with tabby's plugin names and this lab's datastore. */

@@ -40,13 +40,18 @@ describeWith(["root", "iproute2", "ping"], "tabby-cni under the kubelet contract
     ...cni.conflistPlugin(on, extra),
   });
 
-  async function pod(name: string, namespace = "default", annotations: Record<string, string> = {}) {
+  async function pod(
+    name: string,
+    namespace = "default",
+    annotations: Record<string, string> = {},
+    on: LabNode = node,
+  ) {
     await cni.createObjects([
       {
         apiVersion: "v1",
         kind: "Pod",
         metadata: { name, namespace, annotations },
-        spec: { nodeName: node.name, containers: [{ name: "c", image: "none" }] },
+        spec: { nodeName: on.name, containers: [{ name: "c", image: "none" }] },
       },
     ]);
   }
@@ -181,14 +186,22 @@ describeWith(["root", "iproute2", "ping"], "tabby-cni under the kubelet contract
       ),
     ).toBe(true);
 
-    // CHECK: clean now; a removed host route is named.
+    // CHECK: clean now; a pod whose default route was removed is named (the agent repairs host
+    // routes, not the pod's own). 999 is what Go plugins return for a failed CHECK.
     const check = () =>
       cni.exec(node, "tabby-cni", { ...env, command: "CHECK" }, { ...conf(), prevResult: r.json });
     expect((await check()).code).toBe(0);
-    await node.ns.ip("route", "del", `${ip}/32`);
+    await sandbox.ip("route", "del", "default");
     const bad = await check();
-    expect(bad.code).toBe(1);
-    expect(bad.json.msg).toContain(`host route ${ip}/32 dev ${hostIf} is missing`);
+    expect([bad.code, bad.json.code]).toEqual([1, 999]);
+    expect(bad.json.msg).toContain("default route via 169.254.1.1 dev eth0 is missing in the pod");
+
+    // A second ADD without a DEL is refused and takes nothing from the running pod.
+    const again = await cni.exec(node, "tabby-cni", env, conf());
+    expect([again.code, again.json.code]).toEqual([1, 999]);
+    expect(again.json.msg).toBe(`interface eth0 already exists in ${env.netns}`);
+    expect(await handles()).toContain(`${NETWORK}.${containerId}`);
+    expect(await sandbox.addresses("eth0")).toContain(`${ip}/32`);
 
     // DEL: veth gone, handle gone, annotations cleared; twice is fine, so is a vanished netns.
     expect((await del(env)).code).toBe(0);
@@ -197,6 +210,44 @@ describeWith(["root", "iproute2", "ping"], "tabby-cni under the kubelet contract
     expect((await podJson("web")).metadata.annotations["cni.projectcalico.org/podIP"] ?? "").toBe("");
     expect((await del(env)).code).toBe(0);
     expect((await del({ ...env, netns: "" })).code).toBe(0);
+  });
+
+  it("tabby cni install lays down Calico's layout, and its conflist networks a pod through `calico`", async () => {
+    for (const name of ["calico", "calico-ipam", "tabby-cni", "tabby-ipam", "tabby-cni.fallback"])
+      expect(existsSync(join(cni.binDir, name)), name).toBe(true);
+    const list = JSON.parse(await readFile(join(cni.install.netDir, "10-calico.conflist"), "utf8"));
+    expect(list).toMatchObject({
+      name: "k8s-pod-network",
+      cniVersion: "1.0.0",
+      plugins: [
+        {
+          type: "calico",
+          nodename: "n1",
+          mtu: 0,
+          datastore_type: "kubernetes",
+          ipam: { type: "calico-ipam" },
+          kubernetes: { kubeconfig: cni.kubeconfig },
+        },
+      ],
+    });
+    await pod("installed");
+    const sandbox = await cni.sandbox(testScope());
+    const containerId = `c${(++seq).toString(16).padStart(8, "0")}${"b".repeat(24)}`;
+    const env: CniEnv = {
+      command: "ADD",
+      containerId,
+      netns: `/run/netns/${sandbox.name}`,
+      args: kubeletArgs("installed", "default", containerId),
+    };
+    // As installed, but for where this lab's agent listens (a real node's is the default path).
+    const plugin = { ...list.plugins[0], tabby_agent_socket: node.env.TABBY_CNI_SOCKET };
+    const conf = { cniVersion: list.cniVersion, name: list.name, ...plugin };
+    const r = await cni.exec(node, "calico", env, conf);
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.json.ips[0].address).toMatch(/^10\.70\.0\.\d+\/32$/);
+    expect(await sandbox.addresses("eth0")).toContain(r.json.ips[0].address);
+    expect((await cni.exec(node, "calico", { ...env, command: "DEL" }, conf)).code).toBe(0);
+    expect(await caliLinks()).not.toContain(hostInterfaceName("default", "installed"));
   });
 
   it("two pods on the node reach each other through their cali interfaces", async () => {
@@ -404,7 +455,7 @@ describeWith(["root", "iproute2", "ping"], "tabby-cni under the kubelet contract
 
   describe("without an agent on the node, the shim runs the Node plugin", { timeout: 180_000 }, () => {
     it("ADD, CHECK and DEL work and the plugin logs to log_file_path", async () => {
-      await pod("lone");
+      await pod("lone", "default", {}, bare);
       const { r, env } = await add("lone", "default", {}, bare);
       expect(r.code, r.stdout + r.stderr).toBe(0);
       const ip = (r.json.ips[0].address as string).split("/")[0]!;
@@ -427,7 +478,7 @@ describeWith(["root", "iproute2", "ping"], "tabby-cni under the kubelet contract
 
     it("12 concurrent ADDs under the host lock get distinct addresses; their DELs leave nothing", async () => {
       const names = Array.from({ length: 12 }, (_, i) => `lone-${i}`);
-      for (const name of names) await pod(name);
+      for (const name of names) await pod(name, "default", {}, bare);
       const before = await handles();
       const calls = await Promise.all(names.map((name) => add(name, "default", {}, bare)));
       for (const c of calls) expect(c.r.code, c.r.stdout).toBe(0);

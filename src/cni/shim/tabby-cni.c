@@ -24,6 +24,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,7 +154,8 @@ static int via_agent(const char *path, const char *role, const char *in, size_t 
 }
 
 /* Execs the Node plugin with the stdin we already read, holding the host-wide IPAM lock. */
-static int fallback(const char *role, const char *in, size_t inlen, const char *lockfile, int want_lock) {
+static int fallback(const char *role, const char *in, size_t inlen, const char *lockfile, int want_lock,
+                    const char *sock) {
   char self[PATH_MAX];
   ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 32);
   if (sl < 0) return fail(5, "cannot find the plugin's own path", strerror(errno));
@@ -178,7 +180,15 @@ static int fallback(const char *role, const char *in, size_t inlen, const char *
   close(mem);
   char *argv[] = {self, "--as", (char *)role, NULL};
   execv(self, argv);
-  return fail(5, "cannot run the tabby-cni plugin (agent down and no fallback)", self);
+  if (errno != ENOENT) return fail(5, "cannot run the tabby-cni plugin's fallback", self);
+  /* Installed without a fallback (the agent's Node is not on the host): VERSION needs no agent; the
+     rest wait for it, and 11 tells the runtime to retry. */
+  const char *cmd = getenv("CNI_COMMAND");
+  if (cmd != NULL && strcmp(cmd, "VERSION") == 0) {
+    printf("{\"cniVersion\":\"1.1.0\",\"supportedVersions\":[\"0.3.0\",\"0.3.1\",\"0.4.0\",\"1.0.0\",\"1.1.0\"]}\n");
+    return 0;
+  }
+  return fail(11, "the tabby node agent is not running on this node: try again later", sock);
 }
 
 int main(int argc, char **argv) {
@@ -187,6 +197,8 @@ int main(int argc, char **argv) {
   base = base == NULL ? argv[0] : base + 1;
   const char *role = strcmp(base, "tabby-ipam") == 0 || strcmp(base, "calico-ipam") == 0 ? base : "tabby-cni";
 
+  /* An agent that goes away mid-request is an error to report (code 11), not a reason to die. */
+  signal(SIGPIPE, SIG_IGN);
   size_t inlen = 0;
   char *in = read_all(0, &inlen);
   if (in == NULL) return fail(5, "cannot read stdin", strerror(errno));
@@ -194,14 +206,16 @@ int main(int argc, char **argv) {
   char sock[108], lock[PATH_MAX];
   int has_sock = json_string(in, "tabby_agent_socket", sock, sizeof sock);
   int has_lock = json_string(in, "ipam_lock_file", lock, sizeof lock);
-  if (has_sock == 0) strcpy(sock, DEFAULT_SOCKET);
-  if (has_lock == 0) strcpy(lock, DEFAULT_LOCK);
+  /* "" means the default, as it does to the Node plugin. */
+  if (has_sock <= 0 || sock[0] == '\0') strcpy(sock, DEFAULT_SOCKET);
+  if (has_lock == 0 || (has_lock > 0 && lock[0] == '\0')) { strcpy(lock, DEFAULT_LOCK); has_lock = 1; }
 
+  /* A socket path with escapes is not followed: the Node plugin is the one that parses JSON fully. */
   if (has_sock >= 0) {
     int code = via_agent(sock, role, in, inlen);
     if (code >= 0) return code;
   }
   const char *cmd = getenv("CNI_COMMAND");
   int mutates = cmd != NULL && (strcmp(cmd, "ADD") == 0 || strcmp(cmd, "DEL") == 0 || strcmp(cmd, "GC") == 0);
-  return fallback(role, in, inlen, lock, mutates && has_lock >= 0);
+  return fallback(role, in, inlen, lock, mutates && has_lock >= 0, sock);
 }
