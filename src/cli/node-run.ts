@@ -29,8 +29,9 @@ export const nodeRunUsage = `Usage: tabby node run [--health HOST:PORT] [--metri
 
 Runs the node agent: registers this node, peers over BGP as Calico's resources say, programs routes and
 tunnels, and serves health (FELIX_HEALTHHOST:FELIX_HEALTHPORT, default localhost:9099), metrics (when
-FELIX_PROMETHEUSMETRICSENABLED=true, port 9091) and the status socket
-(default /var/run/tabby/node.sock). Configured by calico-node's environment variables (NODENAME, IP,
+FELIX_PROMETHEUSMETRICSENABLED=true, port 9091), the status socket
+(default /var/run/tabby/node.sock) and the CNI plugin's calls (TABBY_CNI_SOCKET, default
+/var/run/tabby/cni.sock). Configured by calico-node's environment variables (NODENAME, IP,
 IP_AUTODETECTION_METHOD, AS, CALICO_ROUTER_ID, CALICO_NETWORKING_BACKEND, CALICO_IPV4POOL_*, ...) and
 the datastore ones (DATASTORE_TYPE, KUBECONFIG, ETCD_ENDPOINTS); see docs/agent.md.
 `;
@@ -41,6 +42,7 @@ export const NODE_RUN_ENV = [
   "POD_NAMESPACE",
   "NAMESPACE",
   "TABBY_STATUS_SOCKET",
+  "TABBY_CNI_SOCKET",
   "TABBY_LOG_LEVEL",
   "TABBY_MTU_FILE",
 ] as const;
