@@ -9,7 +9,7 @@
  * written into the config are the host's.
  */
 import { existsSync } from "node:fs";
-import { chmod, copyFile, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm } from "node:fs/promises";
 import { hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -25,6 +25,7 @@ import {
   renderNetworkConfig,
   serviceAccountKubeconfig,
 } from "../cni/install-config.js";
+import { writeFileAtomic } from "../util/atomic-file.js";
 import type { CliIo } from "./io.js";
 
 export const cniInstallUsage = `Usage: tabby cni install [--host-root DIR] [--no-fallback]
@@ -55,21 +56,6 @@ function builtArtifacts(): { shim: string; entry: string } {
   // dist/src/cli/cni-install.js, or src/cli/cni-install.ts run through tsx.
   const root = resolve(here, here.includes("/dist/") ? "../../.." : "../..");
   return { shim: join(root, "dist/bin/tabby-cni"), entry: join(root, "dist/src/cli/tabby-cni.js") };
-}
-
-async function writeAtomic(path: string, data: string | Buffer, mode: number): Promise<void> {
-  const tmp = `${path}.tabby-tmp`;
-  await writeFile(tmp, data, { mode });
-  await chmod(tmp, mode);
-  await rename(tmp, path);
-}
-
-async function copyAtomic(from: string, to: string): Promise<void> {
-  const tmp = `${to}.tabby-tmp`;
-  await copyFile(from, tmp);
-  await chmod(tmp, 0o755);
-  // rename, not overwrite: a plugin being executed right now keeps its old inode (no ETXTBSY).
-  await rename(tmp, to);
 }
 
 export async function runCniInstall(argv: readonly string[], io: CliIo): Promise<number> {
@@ -146,21 +132,22 @@ export async function runCniInstall(argv: readonly string[], io: CliIo): Promise
   try {
     await mkdir(onHost(binDir), { recursive: true });
     await mkdir(onHost(netDir), { recursive: true });
-    for (const name of PLUGIN_NAMES) await copyAtomic(shim, onHost(join(binDir, name)));
+    const shimBytes = await readFile(shim);
+    for (const name of PLUGIN_NAMES) await writeFileAtomic(onHost(join(binDir, name)), shimBytes, 0o755);
     say(`wrote ${PLUGIN_NAMES.map((n) => join(binDir, n)).join(", ")}`);
     const fallbackPath = onHost(join(binDir, FALLBACK_NAME));
     if (withFallback) {
-      await writeAtomic(fallbackPath, fallbackScript(process.execPath, entry), 0o755);
+      await writeFileAtomic(fallbackPath, fallbackScript(process.execPath, entry), 0o755);
       say(`wrote ${join(binDir, FALLBACK_NAME)} (runs ${entry} while the agent is down)`);
     } else {
       await rm(fallbackPath, { force: true });
       say("no fallback: while the agent is down the plugin answers try-again-later (code 11)");
     }
     if (kubeconfig !== undefined) {
-      await writeAtomic(onHost(kubeconfig.path), kubeconfig.text, 0o600);
+      await writeFileAtomic(onHost(kubeconfig.path), kubeconfig.text, 0o600);
       say(`wrote ${kubeconfig.path}`);
     }
-    await writeAtomic(onHost(join(netDir, confName)), rendered.text, 0o644);
+    await writeFileAtomic(onHost(join(netDir, confName)), rendered.text, 0o644);
     say(`wrote ${join(netDir, confName)}`);
   } catch (e) {
     return fail((e as Error).message);

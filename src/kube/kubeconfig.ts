@@ -5,8 +5,8 @@
  * polling for it. Format: clientcmd's v1 Config. For an http:// server the cluster says
  * insecure-skip-tls-verify, without which @kubernetes/client-node refuses plain HTTP.
  */
-import { open, rename, rm } from "node:fs/promises";
 import { stringify } from "yaml";
+import { writeFileAtomic } from "../util/atomic-file.js";
 
 export function renderKubeconfig(server: string, token: string, name = "tabby"): string {
   return stringify({
@@ -27,18 +27,5 @@ export function renderKubeconfig(server: string, token: string, name = "tabby"):
 }
 
 export async function writeKubeconfig(file: string, server: string, token: string): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  try {
-    const fh = await open(tmp, "w", 0o600);
-    try {
-      await fh.writeFile(renderKubeconfig(server, token));
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, file);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
+  await writeFileAtomic(file, renderKubeconfig(server, token), 0o600);
 }
