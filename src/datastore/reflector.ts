@@ -37,22 +37,22 @@ export function reflect(ds: Datastore, options: ReflectOptions): Watch {
 
   const relist = async (): Promise<string> => {
     const list = await ds.list(options.kind, watchOptions);
-    const seen = new Set<string>();
-    for (const r of list.items) {
-      const k = id(r);
-      seen.add(k);
+    const listed = new Map(list.items.map((r) => [id(r), r] as const));
+    // Deletions first: a consumer that stops at the last object it waits for has then seen every
+    // removal the relist found, not only the additions.
+    for (const [k, old] of known) {
+      if (!listed.has(k)) {
+        known.delete(k);
+        queue.push({ type: "deleted", resource: old, revision: list.revision });
+      }
+    }
+    for (const [k, r] of listed) {
       const old = known.get(k);
       if (old === undefined) queue.push({ type: "added", resource: r, revision: list.revision });
       else if (old.metadata.resourceVersion !== r.metadata.resourceVersion) {
         queue.push({ type: "modified", resource: r, revision: list.revision });
       }
       known.set(k, r);
-    }
-    for (const [k, old] of known) {
-      if (!seen.has(k)) {
-        known.delete(k);
-        queue.push({ type: "deleted", resource: old, revision: list.revision });
-      }
     }
     queue.progress(list.revision);
     return list.revision;
