@@ -55,6 +55,8 @@ export interface IpamOptions {
   readonly retries?: number;
   /** Base of the randomised backoff after a lost CAS, ms; default 2 (0 retries at once). */
   readonly backoffMs?: number;
+  /** How long after losing a race on a block this client reads it before each write; default 1000 ms. */
+  readonly contendedMs?: number;
   /**
    * How long a node that had to borrow keeps borrowing from the same block before it looks for a block
    * of its own again, ms; default 1000 (0: look every time, as Calico does).
@@ -124,6 +126,8 @@ export class Ipam {
       borrowHints: new Map(),
       borrowHintMs: options.borrowHintMs ?? 1000,
       handles: new Map(),
+      contended: new Map(),
+      contendedMs: options.contendedMs ?? 1000,
     };
   }
 

@@ -43,6 +43,14 @@ export interface IpamContext {
   readonly borrowHintMs: number;
   /** Handles this client last wrote, by name, so a second write needs no read. */
   readonly handles: Map<string, Versioned<HandleSpec>>;
+  /**
+   * Per block name, when (monotonic ms) this client last lost a race on it. For `contendedMs` after that
+   * the block is read before each write instead of written from the cache: a client that never reads
+   * answers faster than one that must, and on a block several writers share it would win every round
+   * and starve the others until their retries ran out.
+   */
+  readonly contended: Map<string, number>;
+  readonly contendedMs: number;
 }
 
 /**
@@ -74,9 +82,15 @@ export async function readBlock(ctx: IpamContext, cidr: string): Promise<Version
   return b;
 }
 
-/** The cached copy when there is one, else a read. */
+/** The cached copy when there is one and the block is not contended, else a read. */
 export async function cachedBlock(ctx: IpamContext, cidr: string): Promise<Versioned<BlockSpec> | undefined> {
-  return ctx.blocks.get(blockName(cidr)) ?? readBlock(ctx, cidr);
+  const name = blockName(cidr);
+  const lost = ctx.contended.get(name);
+  if (lost !== undefined) {
+    if (ctx.clock.now() - lost < ctx.contendedMs) return readBlock(ctx, cidr);
+    ctx.contended.delete(name);
+  }
+  return ctx.blocks.get(name) ?? readBlock(ctx, cidr);
 }
 
 /** After a lost race: the object the conflict carried, else a fresh read. */
@@ -85,6 +99,7 @@ export async function refreshBlock(
   cidr: string,
   error: unknown,
 ): Promise<Versioned<BlockSpec> | undefined> {
+  ctx.contended.set(blockName(cidr), ctx.clock.now());
   const current = (error as { current?: Versioned<BlockSpec> }).current;
   if (isConflict(error) && current !== undefined && current.spec?.cidr !== undefined) {
     const v = live(current);
