@@ -19,7 +19,8 @@ export type Requirement =
   | "tshark"
   | "nft"
   | "tcpdump"
-  | "kubectl";
+  | "kubectl"
+  | "podman";
 
 /** Executables each requirement stands for (absolute, or looked up on PATH). */
 const BINARIES: Record<Exclude<Requirement, "root">, readonly string[]> = {
@@ -33,6 +34,19 @@ const BINARIES: Record<Exclude<Requirement, "root">, readonly string[]> = {
   nft: ["nft"],
   tcpdump: ["tcpdump"],
   kubectl: ["kubectl"],
+  // podman with the runtime and image that work here (container-runtime.md), and the reference plugins
+  // chained after ours.
+  podman: [
+    "podman",
+    "runc",
+    "busybox",
+    "nsenter",
+    "/usr/lib/cni/portmap",
+    "/usr/lib/cni/bandwidth",
+    "/usr/lib/cni/tuning",
+    "/usr/lib/cni/ptp",
+    "/usr/lib/cni/host-local",
+  ],
 };
 
 export function findExecutable(name: string): string | undefined {
