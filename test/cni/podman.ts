@@ -8,24 +8,16 @@
  * registry is reachable.
  */
 
-import { execFile } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { copyFile, mkdir, rmdir, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import type { LabNode } from "../agent/agent-lab.js";
+import { type RunResult, run } from "../harness/exec.js";
 import { makeTempDir } from "../harness/naming.js";
 import type { Scope } from "../harness/scope.js";
 
-const pexec = promisify(execFile);
 export const IMAGE = "localhost/tabby-busybox:latest";
 const APPLETS = ["sh", "ip", "ping", "sleep", "cat", "ls", "nc", "echo", "sysctl", "hostname"];
-
-export interface PodmanResult {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 export class Podman {
   private readonly confs = new Map<string, string>();
@@ -43,7 +35,7 @@ export class Podman {
     await copyFile("/bin/busybox", join(rootfs, "bin/busybox"));
     for (const a of APPLETS) await symlink("busybox", join(rootfs, "bin", a));
     await writeFile(join(dir, "none.conf"), podmanConf(undefined));
-    await pexec("tar", ["-C", rootfs, "-cf", join(dir, "busybox.tar"), "."]);
+    await run("tar", ["-C", rootfs, "-cf", join(dir, "busybox.tar"), "."]);
     // Registered after the temp dir, so it runs before the dir is removed: containers first (their DEL
     // goes through the plugins while the node still exists), then the image and its overlay layers.
     scope.defer("remove podman containers and images", () => p.cleanup());
@@ -70,11 +62,7 @@ export class Podman {
   }
 
   /** `podman <args>` inside `node`'s network namespace (or the host's), never throwing. */
-  async podman(
-    node: LabNode | undefined,
-    args: readonly string[],
-    timeoutMs = 60_000,
-  ): Promise<PodmanResult> {
+  async podman(node: LabNode | undefined, args: readonly string[], timeoutMs = 60_000): Promise<RunResult> {
     const conf = node === undefined ? undefined : this.confs.get(node.name);
     if (node !== undefined && conf === undefined) throw new Error(`no podman network on ${node.name}`);
     const global = [
@@ -89,20 +77,11 @@ export class Podman {
       node === undefined
         ? ["podman", ...global, ...args]
         : ["nsenter", `--net=/run/netns/${node.ns.name}`, "podman", ...global, ...args];
-    try {
-      const { stdout, stderr } = await pexec(argv[0]!, argv.slice(1), {
-        timeout: timeoutMs,
-        env: { PATH: process.env.PATH, CONTAINERS_CONF: conf ?? join(this.dir, "none.conf") },
-      });
-      return { code: 0, stdout, stderr };
-    } catch (e) {
-      const x = e as { code?: number; stdout?: string; stderr?: string };
-      return {
-        code: typeof x.code === "number" ? x.code : 1,
-        stdout: x.stdout ?? "",
-        stderr: x.stderr ?? String(e),
-      };
-    }
+    return run(argv[0]!, argv.slice(1), {
+      allowFailure: true,
+      timeoutMs,
+      env: { PATH: process.env.PATH, CONTAINERS_CONF: conf ?? join(this.dir, "none.conf") },
+    });
   }
 
   /** As `podman`, but a non-zero exit is an error carrying podman's stderr. */
