@@ -6,7 +6,7 @@
  */
 import { beforeAll, expect, it } from "vitest";
 import type { Resource } from "../../src/api/meta.js";
-import { type LabNode, ping } from "../agent/agent-lab.js";
+import { type LabNode, ping, routeLines } from "../agent/agent-lab.js";
 import { describeWith } from "../harness/requirements.js";
 import { suiteScope } from "../harness/scope.js";
 import { eventually } from "../harness/wait.js";
@@ -138,14 +138,22 @@ describeWith(["root", "iproute2", "ping", "podman"], "podman drives tabby-cni", 
   }, async () => {
     const c = await run(n2, "c");
     expect(inPool(c.ip)).toBe(true);
-    await eventually(
-      async () => (await pm.podman(n2, ["exec", "c", "ping", "-c", "1", "-W", "1", a.ip])).code === 0,
-      {
-        what: `c on n2 pinging a (${a.ip}) on n1`,
-        timeoutMs: 30_000,
-        intervalMs: 500,
-      },
-    );
+    try {
+      await eventually(
+        async () => (await pm.podman(n2, ["exec", "c", "ping", "-c", "1", "-W", "1", a.ip])).code === 0,
+        { what: `c on n2 pinging a (${a.ip}) on n1`, timeoutMs: 60_000, intervalMs: 500 },
+      );
+    } catch (e) {
+      // What a reader of a failed run needs: both nodes' routes, the blocks and the agents' logs.
+      const blocks = await cni.lab.ctl<Resource[]>("list", "BlockAffinity").catch(() => []);
+      (e as Error).message +=
+        `\n--- n1 routes ---\n${(await routeLines(n1.ns)).join("\n")}` +
+        `\n--- n2 routes ---\n${(await routeLines(n2.ns)).join("\n")}` +
+        `\n--- affinities ---\n${blocks.map((b) => JSON.stringify(b.spec)).join("\n")}` +
+        `\n--- n1 peers ---\n${JSON.stringify((await cni.lab.status(n1).catch(() => undefined))?.peers)}` +
+        `\n--- n2 peers ---\n${JSON.stringify((await cni.lab.status(n2).catch(() => undefined))?.peers)}`;
+      await cni.lab.withLog(n1, () => cni.lab.withLog(n2, () => Promise.reject(e)));
+    }
     expect(await ping(n1.ns, c.ip)).toBe(true);
   });
 
