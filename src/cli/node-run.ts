@@ -179,6 +179,7 @@ export async function runNode(argv: readonly string[], io: CliIo, signal?: Abort
         logger: log,
         shared: { ds, ipam },
         serialiseIpam: serialiser(),
+        agentReadiness: () => agent.status(),
       }),
     );
   } catch (e) {

@@ -8,12 +8,13 @@
  */
 import { chmodSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
-import { connect, createServer, type Socket } from "node:net";
+import { createServer, type Socket } from "node:net";
 import { dirname } from "node:path";
 import { TabbyError } from "../util/errors.js";
 import type { Logger } from "../util/logger.js";
 import { type CniCallDeps, type CniCallInput, type CniCallOutput, cniCall } from "./call.js";
 import { CNI_CODE, CniError, errorResult } from "./errors.js";
+import { socketListening } from "./socket-probe.js";
 
 const MAX_HEADER = 64 * 1024;
 const MAX_STDIN = 16 * 1024 * 1024;
@@ -65,18 +66,6 @@ export function serialiser(): <T>(fn: () => Promise<T>) => Promise<T> {
   };
 }
 
-/** Whether something accepts connections on the unix socket (a stale file refuses them). */
-function listenerAlive(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const c = connect({ path });
-    c.once("connect", () => {
-      c.destroy();
-      resolve(true);
-    });
-    c.once("error", () => resolve(false));
-  });
-}
-
 export interface CniSocket {
   readonly path: string;
   /** Calls answered since start. */
@@ -90,7 +79,7 @@ export async function serveCniSocket(
   call: (input: CniCallInput, deps: CniCallDeps) => Promise<CniCallOutput> = cniCall,
 ): Promise<CniSocket> {
   await mkdir(dirname(path), { recursive: true, mode: 0o755 });
-  if (await listenerAlive(path))
+  if (await socketListening(path))
     throw new TabbyError("CNI_SOCKET_BUSY", "another agent already serves this CNI socket", { file: path });
   await rm(path, { force: true });
   const log = deps.logger.child({ component: "cni-socket" });

@@ -112,3 +112,19 @@ export async function releaseAddresses(ipam: Ipam, id: IpamIdentity): Promise<st
   }
   return released;
 }
+
+/** What CHECK finds wrong with the handle: it must hold every address the runtime's prevResult lists. */
+export async function handleProblems(
+  ipam: Ipam,
+  handle: string,
+  addresses: readonly string[],
+): Promise<string[]> {
+  let held: string[] = [];
+  try {
+    held = await ipam.ipsByHandle(handle);
+  } catch (e) {
+    if (!isIpamError(e, "IPAM_HANDLE_NOT_FOUND")) throw ipamCniError(e, `cannot read IPAM handle ${handle}`);
+  }
+  if (held.length === 0) return [`IPAM handle ${handle} holds no addresses`];
+  return addresses.filter((a) => !held.includes(a)).map((a) => `IPAM handle ${handle} does not hold ${a}`);
+}

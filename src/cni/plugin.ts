@@ -8,7 +8,6 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import type { Ipam } from "../../ipam/client.js";
-import { isIpamError } from "../../ipam/errors.js";
 import type { Resource } from "../api/meta.js";
 import type { DatastoreChoice } from "../datastore/choose.js";
 import { openDatastore } from "../datastore/open.js";
@@ -19,7 +18,14 @@ import type { Logger } from "../util/logger.js";
 import { addressRequest } from "./address-request.js";
 import type { CniRequest } from "./env.js";
 import { CNI_CODE, CniError } from "./errors.js";
-import { assignAddresses, handleOf, type IpamIdentity, ipamCniError, releaseAddresses } from "./ipam-core.js";
+import {
+  assignAddresses,
+  handleOf,
+  handleProblems,
+  type IpamIdentity,
+  ipamCniError,
+  releaseAddresses,
+} from "./ipam-core.js";
 import type { NetConf } from "./netconf.js";
 import { nodeName, podMtu } from "./node-files.js";
 import {
@@ -31,6 +37,7 @@ import {
   tearDownPodNetwork,
 } from "./pod-network.js";
 import { type CniResult, checkVersion, encodeResult, parseIpamResult, versionResult } from "./result.js";
+import { socketListening } from "./socket-probe.js";
 import { type Workload, workloadEndpoint, workloadFor } from "./workload.js";
 
 export interface PluginDeps {
@@ -42,6 +49,10 @@ export interface PluginDeps {
   readonly shared?: { readonly ds: Datastore; readonly ipam: Ipam };
   /** Runs IPAM assignments and releases one at a time in a process that serves many calls. */
   readonly serialiseIpam?: <T>(fn: () => Promise<T>) => Promise<T>;
+  /** The agent serving this call: its readiness, for STATUS. Absent in a plugin process. */
+  readonly agentReadiness?: () => { readonly ready: boolean; readonly notReady: readonly string[] };
+  /** Whether an agent answers on the socket (a plugin process's STATUS asks; tests replace it). */
+  readonly agentListening?: (socket: string) => Promise<boolean>;
 }
 
 /** The plugin names whose IPAM runs in this process instead of being exec'd. */
@@ -379,16 +390,13 @@ async function check(s: Session, req: CniRequest): Promise<void> {
   });
   const type = s.conf.ipam.type;
   if (type === "" || IN_PROCESS_IPAM.has(type)) {
-    const handle = handleOf(identity(s, req, w));
-    let held: string[] = [];
-    try {
-      held = await (await s.ipam()).ipsByHandle(handle);
-    } catch (e) {
-      if (!isIpamError(e, "IPAM_HANDLE_NOT_FOUND"))
-        throw ipamCniError(e, `cannot read IPAM handle ${handle}`);
-    }
-    for (const a of addresses)
-      if (!held.includes(a)) problems.push(`IPAM handle ${handle} does not hold ${a}`);
+    problems.push(...(await handleProblems(await s.ipam(), handleOf(identity(s, req, w)), addresses)));
+  } else {
+    // The delegated plugin checks its own store (host-local: its files) against the same prevResult.
+    const { execIpamPlugin } = await import("./delegate.js");
+    await execIpamPlugin(type, "CHECK", req, s.conf, s.env).catch((e: unknown) => {
+      problems.push(`IPAM plugin ${type}: ${(e as Error).message}`);
+    });
   }
   const ds = await s.store();
   if (!(ds.type === "kubernetes" && w.orchestrator !== "k8s")) {
@@ -411,7 +419,12 @@ async function check(s: Session, req: CniRequest): Promise<void> {
   if (problems.length > 0) throw new CniError(CNI_CODE.internal, problems[0]!, problems.join("; "));
 }
 
-/** Ready when the datastore answers and the agent has started on this node (its nodename file). */
+/**
+ * CNI 1.1 STATUS. 50 (no ADDs now): the datastore does not answer, or the agent never started here.
+ * 51 (ADDs work, connectivity limited): the agent is not running or not ready, so a pod would get an
+ * address and a veth but its block might not be announced or routes learned: a runtime should hold
+ * pods back, as kubelet does on a failed STATUS.
+ */
 async function status(s: Session): Promise<void> {
   try {
     const ds = await s.store();
@@ -429,6 +442,25 @@ async function status(s: Session): Promise<void> {
       );
     }
   }
+  const readiness = s.deps.agentReadiness;
+  if (readiness !== undefined) {
+    const r = readiness();
+    if (!r.ready)
+      throw new CniError(
+        CNI_CODE.notAvailableLimited,
+        `the node agent is not ready: ${r.notReady.join("; ")}`,
+        r.notReady.join("; "),
+      );
+    return;
+  }
+  // A plugin process: the shim found no agent (or the Node plugin was installed on its own).
+  const listening = s.deps.agentListening ?? socketListening;
+  if (!(await listening(s.conf.agentSocket)))
+    throw new CniError(
+      CNI_CODE.notAvailableLimited,
+      "the node agent is not running on this node: pods would get addresses, but no routes are announced for them",
+      s.conf.agentSocket,
+    );
 }
 
 /** Releases this network's handles on this node whose container is not a valid attachment. */
@@ -503,7 +535,15 @@ export async function runIpamPlugin(
       case "DEL":
         await s.withIpam((ipam) => releaseAddresses(ipam, identity(s, req, w)));
         return undefined;
-      case "CHECK":
+      case "CHECK": {
+        const prev = conf.prevResult as { ips?: { address?: string }[] } | undefined;
+        const addresses = (prev?.ips ?? [])
+          .map((ip) => String(ip.address ?? "").split("/")[0]!)
+          .filter(Boolean);
+        const problems = await handleProblems(await s.ipam(), handleOf(identity(s, req, w)), addresses);
+        if (problems.length > 0) throw new CniError(CNI_CODE.internal, problems[0]!, problems.join("; "));
+        return undefined;
+      }
       case "STATUS":
         await status(s);
         return undefined;

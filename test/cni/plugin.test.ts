@@ -15,6 +15,7 @@ import type { LabNode } from "../agent/agent-lab.js";
 import type { Netns } from "../harness/netns.js";
 import { describeWith } from "../harness/requirements.js";
 import { suiteScope, testScope } from "../harness/scope.js";
+import { eventually } from "../harness/wait.js";
 import { type CniEnv, CniLab } from "./cni-lab.js";
 
 const v3 = (kind: string, name: string, spec: unknown): Resource => ({
@@ -195,6 +196,10 @@ describeWith(["root", "iproute2", "ping"], "tabby-cni under the kubelet contract
     const bad = await check();
     expect([bad.code, bad.json.code]).toEqual([1, 999]);
     expect(bad.json.msg).toContain("default route via 169.254.1.1 dev eth0 is missing in the pod");
+    // The IPAM plugin's own CHECK, as a chained runtime calls it: the handle holds the pod's address.
+    const ipamCheck = () =>
+      cni.exec(node, "tabby-ipam", { ...env, command: "CHECK" }, { ...conf(), prevResult: r.json });
+    expect((await ipamCheck()).code).toBe(0);
 
     // A second ADD without a DEL is refused and takes nothing from the running pod.
     const again = await cni.exec(node, "tabby-cni", env, conf());
@@ -210,6 +215,12 @@ describeWith(["root", "iproute2", "ping"], "tabby-cni under the kubelet contract
     expect((await podJson("web")).metadata.annotations["cni.projectcalico.org/podIP"] ?? "").toBe("");
     expect((await del(env)).code).toBe(0);
     expect((await del({ ...env, netns: "" })).code).toBe(0);
+    const gone = await ipamCheck();
+    expect([gone.code, gone.json.code, gone.json.msg]).toEqual([
+      1,
+      999,
+      `IPAM handle ${NETWORK}.${containerId} holds no addresses`,
+    ]);
   });
 
   it("tabby cni install lays down Calico's layout, and its conflist networks a pod through `calico`", async () => {
@@ -394,6 +405,51 @@ describeWith(["root", "iproute2", "ping"], "tabby-cni under the kubelet contract
       cniVersion: "1.1.0",
       supportedVersions: ["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"],
     });
+  });
+
+  it("STATUS (CNI 1.1): 0 when the agent is ready, 51 naming what is not, 51 without an agent, 50 without the datastore", {
+    timeout: 120_000,
+  }, async () => {
+    const status = (on: LabNode, extra: Record<string, unknown> = {}) =>
+      cni.exec(
+        on,
+        "tabby-cni",
+        { command: "STATUS", containerId: "" },
+        { ...conf(extra, on), cniVersion: "1.1.0" },
+      );
+    const ok = await status(node);
+    expect({ code: ok.code, out: ok.stdout }).toEqual({ code: 0, out: "" });
+
+    // A peer that never answers keeps the agent not ready: a pod added now would not be reachable
+    // through it, so the runtime is told to hold pods back, and why.
+    await cni.apply([v3("BGPPeer", "silent", { node: "n1", peerIP: "10.0.0.99", asNumber: 64999 })]);
+    try {
+      const limited = await eventually(
+        async () => {
+          const r = await status(node);
+          return r.code !== 0 ? r : undefined;
+        },
+        { what: "STATUS failing while a peer is down", timeoutMs: 20_000, intervalMs: 200 },
+      );
+      expect(limited.json.code).toBe(51);
+      expect(limited.json.msg).toContain("the node agent is not ready: BGP not established with");
+    } finally {
+      await cni.lab.ctl("delete", "BGPPeer", "silent");
+    }
+    await eventually(async () => (await status(node)).code === 0, {
+      what: "STATUS ready again once the peer is gone",
+      timeoutMs: 20_000,
+      intervalMs: 200,
+    });
+
+    const noAgent = await status(bare);
+    expect(noAgent.json.code).toBe(51);
+    expect(noAgent.json.msg).toContain("the node agent is not running on this node");
+    expect(noAgent.json.details).toBe(bare.env.TABBY_CNI_SOCKET);
+
+    const noStore = await status(bare, { kubernetes: { kubeconfig: "/nonexistent/kubeconfig" } });
+    expect(noStore.json.code).toBe(50);
+    expect(noStore.json.msg).toBe("the datastore cannot be reached");
   });
 
   it("50 ADDs at once get 50 distinct addresses; 50 DELs leave nothing", { timeout: 300_000 }, async () => {

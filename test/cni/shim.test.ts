@@ -65,4 +65,10 @@ describe("tabby-cni shim without an agent or a fallback", () => {
       });
     }
   });
+
+  it("STATUS is code 50: without the agent no ADD can be served", () => {
+    const r = call("calico", "STATUS", { tabby_agent_socket: noSocket });
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ code: 50, details: noSocket });
+  });
 });

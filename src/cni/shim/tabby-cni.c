@@ -188,6 +188,9 @@ static int fallback(const char *role, const char *in, size_t inlen, const char *
     printf("{\"cniVersion\":\"1.1.0\",\"supportedVersions\":[\"0.3.0\",\"0.3.1\",\"0.4.0\",\"1.0.0\",\"1.1.0\"]}\n");
     return 0;
   }
+  /* STATUS is how a runtime asks whether it may send ADDs: without the agent it may not (CNI 1.1: 50). */
+  if (cmd != NULL && strcmp(cmd, "STATUS") == 0)
+    return fail(50, "the tabby node agent is not running on this node", sock);
   return fail(11, "the tabby node agent is not running on this node: try again later", sock);
 }
 
