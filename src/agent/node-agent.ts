@@ -11,6 +11,7 @@
  * start is retried with backoff, reported, and readiness stays false. Stop: Cease to every peer and
  * leave the kernel routes in place (peers keep ours under graceful restart; see docs/agent.md).
  */
+
 import { writeFile } from "node:fs/promises";
 import type { Speaker as SpeakerType } from "../../bgp/speaker/speaker.js";
 import { Speaker } from "../../bgp/speaker/speaker.js";
@@ -19,6 +20,8 @@ import { Dataplane, type PassResult } from "../../felix/dataplane.js";
 import type { FelixConfig } from "../../felix/model/inputs.js";
 import type { Ipam } from "../../ipam/client.js";
 import { cidrContains, cidrCovers, parseAddr, parseCidr } from "../../ipam/ip.js";
+import type { BlockSpec } from "../../ipam/model.js";
+import { borrowedAddresses as borrowedFromBlocks } from "../../ipam/usage.js";
 import type { BGPPeerSpec } from "../api/bgppeer.js";
 import type { BlockAffinitySpec } from "../api/block-affinity.js";
 import type { CalicoNodeStatusSpec } from "../api/calico-node-status.js";
@@ -319,8 +322,8 @@ export class NodeAgent {
         filters: cache.list("BGPFilter"),
         pools: cache.list("IPPool"),
         affinities,
-        borrowed: borrowedAddresses(this.nodeName, workloads, affinities).filter((ip) =>
-          inPool(`${ip}/${ip.includes(":") ? 128 : 32}`),
+        borrowed: borrowedAddresses(this.nodeName, workloads, affinities, cache.list("IPAMBlock")).filter(
+          (ip) => inPool(`${ip}/${ip.includes(":") ? 128 : 32}`),
         ),
         secrets: this.secrets,
         ...(this.opts.routerId !== undefined ? { routerId: this.opts.routerId } : {}),
@@ -533,21 +536,38 @@ export class NodeAgent {
   }
 }
 
-/** This node's workload addresses that are not inside one of its own affine blocks. */
+/**
+ * This node's workload addresses that are not inside one of its own affine blocks: from its
+ * WorkloadEndpoints, and from the blocks' allocations whose `node` attribute names this node (what
+ * Felix routes by), which also covers workloads with no WorkloadEndpoint (a runtime without
+ * Kubernetes on the Kubernetes datastore). Calico's BIRD finds the same addresses as the kernel routes
+ * to its workloads.
+ */
 export function borrowedAddresses(
   nodeName: string,
   weps: readonly Resource[],
   affinities: readonly AffinityInput[],
+  blocks: readonly Resource[] = [],
 ): string[] {
   const mine = affinities.filter((a) => a.node === nodeName).map((a) => a.cidr);
-  const out: string[] = [];
+  const out = new Set<string>();
   for (const w of workloadInputs(nodeName, weps)) {
     for (const net of w.ipNetworks) {
       const ip = net.split("/")[0]!;
-      if (!mine.some((c) => cidrHolds(c, ip))) out.push(ip);
+      if (!mine.some((c) => cidrHolds(c, ip))) out.add(ip);
     }
   }
-  return out;
+  for (const b of blocks) {
+    let found: ReturnType<typeof borrowedFromBlocks>["borrowed"];
+    try {
+      found = borrowedFromBlocks([b.spec as BlockSpec]).borrowed;
+    } catch {
+      continue; // A malformed block is felix's to report; it holds nothing to announce.
+    }
+    for (const x of found)
+      if (x.borrowingNode === nodeName && !mine.some((c) => cidrHolds(c, x.address))) out.add(x.address);
+  }
+  return [...out];
 }
 
 function cidrHolds(cidr: string, ip: string): boolean {

@@ -121,6 +121,22 @@ describe("borrowedAddresses", () => {
     ];
     expect(borrowedAddresses("a", weps, affinities)).toEqual(["10.65.9.7"]);
   });
+
+  it("also finds them in the blocks' allocations (workloads with no WorkloadEndpoint), once each", () => {
+    const affinities = [
+      { cidr: "10.65.1.0/26", node: "a" },
+      { cidr: "10.65.9.0/26", node: "c" },
+    ];
+    const blocks = [
+      block("10.65.9.0/26", "host:c", ["c", "a", "b", "a"]),
+      block("10.65.1.0/26", "host:a", ["a", "a"]),
+      r("IPAMBlock", "bad", { cidr: "10.65.999.0/26", affinity: "host:c", allocations: [0] }),
+    ];
+    expect(borrowedAddresses("a", [wep("a", "y", "10.65.9.1")], affinities, blocks).sort()).toEqual([
+      "10.65.9.1",
+      "10.65.9.3",
+    ]);
+  });
 });
 
 describe("node registration", () => {
