@@ -3,7 +3,7 @@
  * reachable only there), it applies resources, places "pods" (an IPAM address for the node, then the
  * WorkloadEndpoint, as the CNI plugin would) and reads resources back, printing JSON on stdout.
  *   cluster-ctl apply FILE.json           create or replace each resource in the JSON array
- *   cluster-ctl delete KIND NAME
+ *   cluster-ctl delete KIND NAME [NAMESPACE]
  *   cluster-ctl pod NODE NAMESPACE NAME   assign an address on NODE and write the endpoint; prints {ip, ifName}
  *   cluster-ctl list KIND
  *   cluster-ctl kube METHOD PATH [FILE]  a raw Kubernetes API request (Pods, Namespaces); prints the body
@@ -46,7 +46,7 @@ async function main(args: string[]): Promise<unknown> {
         return out;
       }
       case "delete":
-        await ds.delete({ kind: args[1]!, name: args[2]! });
+        await ds.delete({ kind: args[1]!, name: args[2]!, ...(args[3] ? { namespace: args[3] } : {}) });
         return "deleted";
       case "list":
         return (await ds.list(args[1]!)).items;
