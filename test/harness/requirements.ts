@@ -20,7 +20,8 @@ export type Requirement =
   | "nft"
   | "tcpdump"
   | "kubectl"
-  | "podman";
+  | "podman"
+  | "containerd";
 
 /** Executables each requirement stands for (absolute, or looked up on PATH). */
 const BINARIES: Record<Exclude<Requirement, "root">, readonly string[]> = {
@@ -46,6 +47,16 @@ const BINARIES: Record<Exclude<Requirement, "root">, readonly string[]> = {
     "/usr/lib/cni/tuning",
     "/usr/lib/cni/ptp",
     "/usr/lib/cni/host-local",
+  ],
+  // containerd with its CRI plugin, driven as kubelet drives it (container-runtime.md §7).
+  containerd: [
+    "containerd",
+    "containerd-shim-runc-v2",
+    "ctr",
+    "runc",
+    "busybox",
+    "nsenter",
+    "/usr/lib/cni/loopback",
   ],
 };
 
