@@ -482,7 +482,8 @@ async function gc(s: Session): Promise<void> {
     const mine = infos.find((i) => i?.attrs.node === node);
     if (mine === undefined) continue;
     try {
-      await ipam.releaseByHandle(h);
+      // In the agent, one at a time with the ADDs and DELs it serves (they would race for the block).
+      await s.withIpam((i) => i.releaseByHandle(h));
       // A pod's host interface is named after the pod, so a newer sandbox of it has the same one: only
       // an interface named after the container itself is certainly this attachment's.
       if (mine.attrs.pod === undefined) {

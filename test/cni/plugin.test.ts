@@ -503,6 +503,41 @@ describeWith(["root", "iproute2", "ping"], "tabby-cni under the kubelet contract
     expect({ h: await handles(), l: await caliLinks() }).toEqual(before);
   });
 
+  it("GC (CNI 1.1) releases the attachments the runtime no longer lists, and only those", async () => {
+    await pod("gc-keep");
+    await pod("gc-drop");
+    const keep = await add("gc-keep");
+    const drop = await add("gc-drop");
+    expect([keep.r.code, drop.r.code]).toEqual([0, 0]);
+    // A plain CNI container too: its host end is named after the container, so GC removes it as well.
+    const sandbox = await cni.sandbox(testScope());
+    const plainId = `f0${"e".repeat(30)}`;
+    const plainEnv: CniEnv = { command: "ADD", containerId: plainId, netns: `/run/netns/${sandbox.name}` };
+    expect((await cni.exec(node, "tabby-cni", plainEnv, conf())).code).toBe(0);
+
+    const gc = await cni.exec(
+      node,
+      "tabby-cni",
+      { command: "GC", containerId: "" },
+      {
+        ...conf(),
+        cniVersion: "1.1.0",
+        "cni.dev/valid-attachments": [{ containerID: keep.containerId, ifname: "eth0" }],
+      },
+    );
+    expect([gc.code, gc.stdout]).toEqual([0, ""]);
+    const after = await handles();
+    expect(after).toContain(`${NETWORK}.${keep.containerId}`);
+    expect(after).not.toContain(`${NETWORK}.${drop.containerId}`);
+    expect(after).not.toContain(`${NETWORK}.${plainId}`);
+    const links = await caliLinks();
+    expect(links).toContain(hostInterfaceName("default", "gc-keep"));
+    expect(links).not.toContain(`cali${plainId.slice(0, 11)}`);
+    // The runtime's DELs that follow still succeed.
+    for (const env of [keep.env, drop.env, plainEnv]) expect((await del(env)).code).toBe(0);
+    expect(await handles()).not.toContain(`${NETWORK}.${keep.containerId}`);
+  });
+
   it("took the agent's fast path on n1: the agent networked the pods, no plugin process logged", async () => {
     const agentLog = await readFile(join(node.dir, "agent.log"), "utf8");
     expect(agentLog).toMatch(/"containerID":"burst0".*"msg":"pod networked"/);

@@ -138,15 +138,22 @@ describeWith(["root", "iproute2", "ping", "podman"], "podman drives tabby-cni", 
   }, async () => {
     const c = await run(n2, "c");
     expect(inPool(c.ip)).toBe(true);
+    let last = "";
     try {
       await eventually(
-        async () => (await pm.podman(n2, ["exec", "c", "ping", "-c", "1", "-W", "1", a.ip])).code === 0,
+        async () => {
+          const r = await pm.podman(n2, ["exec", "c", "ping", "-c", "1", "-W", "1", a.ip]);
+          last = `exit ${r.code}: ${r.stdout.trim()} ${r.stderr.trim()}`;
+          return r.code === 0;
+        },
         { what: `c on n2 pinging a (${a.ip}) on n1`, timeoutMs: 60_000, intervalMs: 500 },
       );
     } catch (e) {
-      // What a reader of a failed run needs: both nodes' routes, the blocks and the agents' logs.
+      // What a reader of a failed run needs: the last attempt, both nodes' routes, the blocks, the agents' logs.
       const blocks = await cni.lab.ctl<Resource[]>("list", "BlockAffinity").catch(() => []);
       (e as Error).message +=
+        `\n--- last podman exec ---\n${last}` +
+        `\n--- c ---\n${(await pm.podman(n2, ["inspect", "-f", "{{.State.Status}} {{.NetworkSettings.Networks.tabbynet.IPAddress}}", "c"])).stdout}` +
         `\n--- n1 routes ---\n${(await routeLines(n1.ns)).join("\n")}` +
         `\n--- n2 routes ---\n${(await routeLines(n2.ns)).join("\n")}` +
         `\n--- affinities ---\n${blocks.map((b) => JSON.stringify(b.spec)).join("\n")}` +
