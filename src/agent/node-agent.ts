@@ -69,7 +69,7 @@ export interface AgentOptions {
   readonly bgpSyncBoundMs?: number;
   /** Pause between datastore attempts at start: doubles from `initial` up to `max` (default 1..30 s). */
   readonly retry?: { readonly initialMs: number; readonly maxMs: number };
-  /** Coalesce bursts of datastore events (default 20 ms). */
+  /** At most one recomputation per this many ms in a burst of datastore events (default 10 ms). */
   readonly debounceMs?: number;
 }
 
@@ -116,6 +116,8 @@ export class NodeAgent {
   private dataplane: Dataplane | undefined;
   private speaker: SpeakerType | undefined;
   private readonly learned = new LearnedRoutes();
+  /** When the last recomputation started (clock.now()), for the throttle in schedule(). */
+  private lastPassAt = Number.NEGATIVE_INFINITY;
   private bgpSynced = false;
   private syncDeadline = 0;
   private syncTimer: TimerHandle | undefined;
@@ -262,9 +264,14 @@ export class NodeAgent {
     }
   }
 
+  /**
+   * A throttle, not a delay: a change after a quiet spell is computed at once (a new block reaches
+   * the peers without waiting), and a burst of changes costs at most one pass per debounceMs.
+   */
   private schedule(): void {
     if (this.timer !== undefined || this.phase === "stopping" || this.phase === "stopped") return;
-    this.timer = this.opts.clock.setTimer(this.opts.debounceMs ?? 20, () => {
+    const wait = Math.max(0, this.lastPassAt + (this.opts.debounceMs ?? 10) - this.opts.clock.now());
+    this.timer = this.opts.clock.setTimer(wait, () => {
       this.timer = undefined;
       void this.recompute();
     });
@@ -276,6 +283,7 @@ export class NodeAgent {
       this.again = true;
       return this.running;
     }
+    this.lastPassAt = this.opts.clock.now();
     this.running = this.pass()
       .catch((e: unknown) => this.log.error({ err: e }, "recompute failed"))
       .finally(() => {
