@@ -295,6 +295,42 @@ export function computeDesired(inp: DesiredInputs): DesiredState {
     }
   }
 
+  // Routes to BGP peers through a named gateway (BGPPeer reachableBy; confd renders them as BIRD
+  // static routes, which reach the kernel). Before the BGP routes, so one learned for the same
+  // address does not replace the path the session itself depends on.
+  for (const r of inp.staticRoutes ?? []) {
+    const c = tryParse(r.dst, `static route ${r.dst}`, errors);
+    if (c === undefined) continue;
+    const dst = formatCidr(c);
+    let gw: Uint8Array;
+    try {
+      gw = parseIp(r.nextHop);
+    } catch (e) {
+      errors.push(
+        new DataplaneError("FELIX_BAD_INPUT", `static route ${dst}: gateway ${(e as Error).message}`, {
+          route: dst,
+        }),
+      );
+      continue;
+    }
+    if (gw.length !== (c.family === 4 ? 4 : 16)) {
+      errors.push(
+        new DataplaneError("FELIX_BAD_INPUT", `static route ${dst}: gateway ${r.nextHop} is another family`, {
+          route: dst,
+        }),
+      );
+      continue;
+    }
+    addRoute({
+      dst,
+      type: "unicast",
+      protocol: cfg.routeProtocol,
+      gateway: formatIp(gw),
+      metric: r.metric ?? cfg.routeMetric,
+      owner: `static route ${dst} via ${formatIp(gw)} (BGP peer reachableBy)`,
+    });
+  }
+
   // Learned BGP routes (calico-bgp-cni.md §1.7 calico_kernel_programming): what felix routes from
   // blocks stays felix's; IP-in-IP pools left to BGP go through tunl0 (direct within the subnet for
   // CrossSubnet); everything else, including routes from outside the cluster, via its next hop.

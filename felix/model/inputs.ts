@@ -124,6 +124,8 @@ export interface DesiredInputs {
    * that protocol already in the kernel are left alone; defined = felix owns that protocol.
    */
   readonly bgpRoutes?: readonly BgpRouteInput[];
+  /** Routes felix always owns (protocol `routeProtocol`): /32s and /128s to BGP peers via their reachableBy gateway. */
+  readonly staticRoutes?: readonly BgpRouteInput[];
   readonly host: {
     /** The interface holding this node's IP (VXLAN parent, no-encap next hop device). */
     readonly parentIface?: string;

@@ -34,6 +34,8 @@ export interface FelixInputs {
   readonly workloads: readonly Resource[];
   /** Undefined until the speaker's initial sync is done (see felix's DesiredInputs.bgpRoutes). */
   readonly bgpRoutes: readonly BgpRouteInput[] | undefined;
+  /** The BGP plan's routes to peers via their reachableBy gateway. */
+  readonly staticRoutes?: readonly BgpRouteInput[];
 }
 
 export function blockRouteMode(backend: NetworkingBackend): BlockRouteMode {
@@ -122,5 +124,6 @@ export function computeClusterState(x: FelixInputs): ClusterState {
     blocks: blockInputs(x.blocks),
     workloads: workloadInputs(x.nodeName, x.workloads),
     ...(x.bgpRoutes !== undefined ? { bgpRoutes: x.bgpRoutes } : {}),
+    ...(x.staticRoutes !== undefined && x.staticRoutes.length > 0 ? { staticRoutes: x.staticRoutes } : {}),
   };
 }

@@ -118,6 +118,8 @@ export class NodeAgent {
   private readonly learned = new LearnedRoutes();
   /** When the last recomputation started (clock.now()), for the throttle in schedule(). */
   private lastPassAt = Number.NEGATIVE_INFINITY;
+  /** Routes to BGP peers via their reachableBy gateway, from the last BGP plan. */
+  private staticRoutes: { dst: string; nextHop: string }[] = [];
   private bgpSynced = false;
   private syncDeadline = 0;
   private syncTimer: TimerHandle | undefined;
@@ -337,6 +339,7 @@ export class NodeAgent {
         ...(this.opts.routerId !== undefined ? { routerId: this.opts.routerId } : {}),
       });
       this.reportProblems(plan.problems);
+      this.staticRoutes = (plan.staticRoutes ?? []).map((r) => ({ dst: r.prefix, nextHop: r.via }));
       await this.applyBgp(plan.config);
     }
     this.pushFelix();
@@ -406,6 +409,7 @@ export class NodeAgent {
         blocks: cache.list("IPAMBlock"),
         workloads: cache.list("WorkloadEndpoint"),
         bgpRoutes: this.opts.backend !== "bird" || this.bgpSynced ? this.learned.list() : undefined,
+        staticRoutes: this.staticRoutes,
       }),
     );
   }

@@ -83,6 +83,25 @@ describeWith(["root", "iproute2", "etcd"], "node agent on etcd: a two-node mesh"
     await lab.ctl("delete", "Node", "broken");
   });
 
+  it("a BGPPeer with reachableBy gets its /32 via that gateway in the node's kernel, and loses it with the peer", async () => {
+    const e1 = nodes[0]!;
+    const peerRoute = async () =>
+      (await e1.ns.routes()).filter((r) => r.dst === "10.9.9.9").map((r) => `${r.gateway} ${r.protocol}`);
+    await lab.apply([
+      v3("BGPPeer", "tor-loopback", {
+        node: "e1",
+        peerIP: "10.9.9.9",
+        asNumber: 65099,
+        reachableBy: "10.0.0.254",
+      }),
+    ]);
+    await eventually(async () => (await peerRoute()).length > 0, { what: "the reachableBy route on e1" });
+    // felix's own protocol (80), as Calico's BIRD static route reaches the kernel.
+    expect(await peerRoute()).toEqual(["10.0.0.254 80"]);
+    await lab.ctl("delete", "BGPPeer", "tor-loopback");
+    await eventually(async () => (await peerRoute()).length === 0, { what: "the route gone with the peer" });
+  });
+
   it("SIGTERM: a Cease to every peer, and the routes stay in the kernel", async () => {
     const [e1, e2] = nodes as [LabNode, LabNode];
     const before = (await e2.ns.routes()).filter((r) => r.protocol === "bird" || r.type === "blackhole");

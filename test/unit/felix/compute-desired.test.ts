@@ -318,6 +318,26 @@ describe("computeDesired: routes learned over BGP", () => {
     ]);
   });
 
+  it("programs a peer's reachableBy route as its own, ahead of a learned route for the same address", () => {
+    const d = computeDesired({
+      ...mixed({
+        bgpRoutes: [{ dst: "10.9.9.9/32", nextHop: "10.0.0.2" }],
+        staticRoutes: [
+          { dst: "10.9.9.9/32", nextHop: "10.0.0.254" },
+          { dst: "10.9.9.8/32", nextHop: "fd00::1" },
+        ],
+      }),
+      config: { blockRoutes: "encapsulated" },
+    });
+    expect(find(d, "10.9.9.9/32").map((r) => [r.protocol, r.gateway, r.type])).toEqual([
+      [80, "10.0.0.254", "unicast"],
+    ]);
+    expect(find(d, "10.9.9.8/32")).toEqual([]);
+    expect(d.errors.map((e) => e.message)).toEqual([
+      "static route 10.9.9.8/32: gateway fd00::1 is another family",
+    ]);
+  });
+
   it("with all block routes (no BGP) ignores nothing from blocks and programs learned routes only outside pools", () => {
     const d = computeDesired(mixed());
     expect(find(d, "10.66.2.0/26").map((r) => r.protocol)).toEqual([80]);
