@@ -155,4 +155,16 @@ export class CniLab {
   apply(resources: readonly Resource[]): Promise<void> {
     return this.lab.apply(resources);
   }
+
+  /** Every IPAM handle ID in the datastore, sorted. */
+  async handles(): Promise<string[]> {
+    const items = await this.lab.ctl<Resource[]>("list", "IPAMHandle");
+    return items.map((h) => (h.spec as { handleID: string }).handleID).sort();
+  }
+
+  /** The cali* host interfaces in `node`, sorted. */
+  async caliLinks(node: LabNode): Promise<string[]> {
+    const out = (await node.ns.ip("-o", "link", "show")).stdout;
+    return [...out.matchAll(/^\d+: (cali[0-9a-f]+)@/gm)].map((m) => m[1]!).sort();
+  }
 }

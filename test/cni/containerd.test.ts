@@ -5,7 +5,6 @@
  * RemovePodSandbox, and a hostPort through portmap. One lab node with its agent, the embedded API server holding the Pods.
  */
 import { beforeAll, expect, it } from "vitest";
-import type { Resource } from "../../src/api/meta.js";
 import { hostInterfaceName } from "../../src/datastore/kubernetes/workload-mapping.js";
 import { type LabNode, ping } from "../agent/agent-lab.js";
 import { describeWith } from "../harness/requirements.js";
@@ -22,15 +21,8 @@ describeWith(["root", "iproute2", "ping", "containerd"], "containerd's CRI drive
   let node: LabNode;
   let ctrd: Containerd;
 
-  async function handles(): Promise<string[]> {
-    const items = await cni.lab.ctl<Resource[]>("list", "IPAMHandle");
-    return items.map((h) => (h.spec as { handleID: string }).handleID).sort();
-  }
-
-  async function caliLinks(): Promise<string[]> {
-    const out = (await node.ns.ip("-o", "link", "show")).stdout;
-    return [...out.matchAll(/^\d+: (cali[0-9a-f]+)@/gm)].map((m) => m[1]!).sort();
-  }
+  const handles = () => cni.handles();
+  const caliLinks = () => cni.caliLinks(node);
 
   beforeAll(async () => {
     cni = await CniLab.create(scope);

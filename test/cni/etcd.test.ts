@@ -28,15 +28,8 @@ describeWith(["root", "iproute2", "ping", "etcd"], "tabby-cni on etcd writes Wor
     return cni.lab.ctl<Resource[]>("list", "WorkloadEndpoint");
   }
 
-  async function handles(): Promise<string[]> {
-    const items = await cni.lab.ctl<Resource[]>("list", "IPAMHandle");
-    return items.map((h) => (h.spec as { handleID: string }).handleID).sort();
-  }
-
-  async function caliLinks(on: LabNode): Promise<string[]> {
-    const out = (await on.ns.ip("-o", "link", "show")).stdout;
-    return [...out.matchAll(/^\d+: (cali[0-9a-f]+)@/gm)].map((m) => m[1]!).sort();
-  }
+  const handles = () => cni.handles();
+  const caliLinks = (on: LabNode) => cni.caliLinks(on);
 
   beforeAll(async () => {
     cni = await CniLab.create(scope, "etcdv3");

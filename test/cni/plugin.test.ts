@@ -85,15 +85,8 @@ describeWith(["root", "iproute2", "ping"], "tabby-cni under the kubelet contract
     return cni.kube("GET", `/api/v1/namespaces/${namespace}/pods/${name}`);
   }
 
-  async function handles(): Promise<string[]> {
-    const items = await cni.lab.ctl<Resource[]>("list", "IPAMHandle");
-    return items.map((h) => (h.spec as { handleID: string }).handleID).sort();
-  }
-
-  async function caliLinks(on: LabNode = node): Promise<string[]> {
-    const out = (await on.ns.ip("-o", "link", "show")).stdout;
-    return [...out.matchAll(/^\d+: (cali[0-9a-f]+)@/gm)].map((m) => m[1]!).sort();
-  }
+  const handles = () => cni.handles();
+  const caliLinks = (on: LabNode = node) => cni.caliLinks(on);
 
   beforeAll(async () => {
     cni = await CniLab.create(scope);

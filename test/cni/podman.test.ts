@@ -58,15 +58,8 @@ describeWith(["root", "iproute2", "ping", "podman"], "podman drives tabby-cni", 
     return { name, ip, id, node };
   }
 
-  async function handles(): Promise<string[]> {
-    const items = await cni.lab.ctl<Resource[]>("list", "IPAMHandle");
-    return items.map((h) => (h.spec as { handleID: string }).handleID).sort();
-  }
-
-  async function caliLinks(node: LabNode): Promise<string[]> {
-    const out = (await node.ns.ip("-o", "link", "show")).stdout;
-    return [...out.matchAll(/^\d+: (cali[0-9a-f]+)@/gm)].map((m) => m[1]!).sort();
-  }
+  const handles = () => cni.handles();
+  const caliLinks = (on: LabNode) => cni.caliLinks(on);
 
   const inPool = (ip: string) => ip.startsWith("10.74.0.");
 
