@@ -9,8 +9,8 @@ import { readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { MessageFramer } from "../bgp/codec/framing.js";
 import { decodeMessage, encodeKeepalive } from "../bgp/codec/message.js";
-import { encodeOpen } from "../bgp/codec/open.js";
 import { encodeEndOfRib } from "../bgp/codec/update-pack.js";
+import { benchOpen } from "./bench-open.js";
 
 const [peer, localAs, , routerId, streamFile] = process.argv.slice(2);
 if (!peer || !localAs || !routerId || !streamFile) {
@@ -31,26 +31,7 @@ const framer = new MessageFramer();
 let established = false;
 
 sock.on("connect", () => {
-  sock.write(
-    encodeOpen({
-      type: "OPEN",
-      version: 4,
-      myAs: as > 0xffff ? 23456 : as,
-      holdTime: 240,
-      bgpId: routerId,
-      params: [
-        {
-          type: 2,
-          capabilities: [
-            { name: "multiprotocol", code: 1, afi: 1, safi: 1 },
-            { name: "multiprotocol", code: 1, afi: 2, safi: 1 },
-            { name: "route-refresh", code: 2 },
-            { name: "four-octet-as", code: 65, as },
-          ],
-        },
-      ],
-    }),
-  );
+  sock.write(benchOpen(as, routerId, { ipv6: true }));
 });
 
 sock.on("data", (chunk: Buffer) => {

@@ -11,9 +11,9 @@ import { connect } from "node:net";
 import type { PathAttribute } from "../bgp/codec/attributes.js";
 import { MessageFramer } from "../bgp/codec/framing.js";
 import { decodeMessage, encodeKeepalive } from "../bgp/codec/message.js";
-import { encodeOpen } from "../bgp/codec/open.js";
 import { prefixListFromStrings } from "../bgp/codec/prefix-list.js";
 import { encodeEndOfRib, packAnnouncements } from "../bgp/codec/update-pack.js";
+import { benchOpen } from "./bench-open.js";
 
 const [peer, asText, file] = process.argv.slice(2);
 if (!peer || !asText || !file) {
@@ -29,25 +29,7 @@ function speaker(i: number, local: string, block: string): void {
   const framer = new MessageFramer();
   let established = false;
   sock.on("connect", () => {
-    sock.write(
-      encodeOpen({
-        type: "OPEN",
-        version: 4,
-        myAs: as,
-        holdTime: 240,
-        bgpId: local,
-        params: [
-          {
-            type: 2,
-            capabilities: [
-              { name: "multiprotocol", code: 1, afi: 1, safi: 1 },
-              { name: "route-refresh", code: 2 },
-              { name: "four-octet-as", code: 65, as },
-            ],
-          },
-        ],
-      }),
-    );
+    sock.write(benchOpen(as, local));
   });
   sock.on("data", (chunk: Buffer) => {
     for (const m of framer.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))) {

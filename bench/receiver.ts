@@ -7,7 +7,7 @@
 import { connect } from "node:net";
 import { MessageFramer } from "../bgp/codec/framing.js";
 import { decodeMessage, encodeKeepalive } from "../bgp/codec/message.js";
-import { encodeOpen } from "../bgp/codec/open.js";
+import { benchOpen } from "./bench-open.js";
 
 const [peer, local, localAs, routerId, nText] = process.argv.slice(2);
 if (!peer || !local || !localAs || !routerId || !nText) {
@@ -25,25 +25,7 @@ const ctx = { fourOctetAs: true, maxMessageLen: 65535 };
 
 const sock = connect({ host: peer, port: 179, localAddress: local });
 sock.on("connect", () => {
-  sock.write(
-    encodeOpen({
-      type: "OPEN",
-      version: 4,
-      myAs: as,
-      holdTime: 240,
-      bgpId: routerId,
-      params: [
-        {
-          type: 2,
-          capabilities: [
-            { name: "multiprotocol", code: 1, afi: 1, safi: 1 },
-            { name: "route-refresh", code: 2 },
-            { name: "four-octet-as", code: 65, as },
-          ],
-        },
-      ],
-    }),
-  );
+  sock.write(benchOpen(as, routerId));
 });
 sock.on("data", (chunk: Buffer) => {
   for (const m of framer.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))) {
