@@ -20,6 +20,7 @@ import {
   isRace,
   readAffinity,
   readBlock,
+  redoable,
   writeBlock,
 } from "./context.js";
 import { IpamError, StoreError } from "./errors.js";
@@ -45,12 +46,14 @@ async function setState(
   state: AffinitySpec["state"],
 ): Promise<Versioned<AffinitySpec>> {
   if (aff.spec.state === state) return aff;
-  return ctx.store.update(
-    "BlockAffinity",
-    aff.name,
-    { ...aff.spec, state },
-    aff.revision,
-    aff.labels ?? affinityLabels(aff.spec.node, "host", aff.spec.cidr),
+  return redoable(ctx, [{ kind: "BlockAffinity", name: aff.name }], () =>
+    ctx.store.update(
+      "BlockAffinity",
+      aff.name,
+      { ...aff.spec, state },
+      aff.revision,
+      aff.labels ?? affinityLabels(aff.spec.node, "host", aff.spec.cidr),
+    ),
   );
 }
 
@@ -62,11 +65,13 @@ export async function pendingAffinity(
 ): Promise<Versioned<AffinitySpec>> {
   const name = affinityName(node, cidr);
   try {
-    return await ctx.store.create(
-      "BlockAffinity",
-      name,
-      affinitySpec(node, cidr, "pending"),
-      affinityLabels(node, "host", cidr),
+    return await redoable(ctx, [{ kind: "BlockAffinity", name }], () =>
+      ctx.store.create(
+        "BlockAffinity",
+        name,
+        affinitySpec(node, cidr, "pending"),
+        affinityLabels(node, "host", cidr),
+      ),
     );
   } catch (e) {
     if (!isExists(e)) throw e;
@@ -115,7 +120,9 @@ export async function claimAffineBlock(
   });
   let block: Versioned<BlockSpec>;
   try {
-    block = await ctx.store.create("IPAMBlock", blockName(cidr), spec);
+    block = await redoable(ctx, [{ kind: "IPAMBlock", name: blockName(cidr) }], () =>
+      ctx.store.create("IPAMBlock", blockName(cidr), spec),
+    );
     ctx.blocks.set(block.name, block);
   } catch (e) {
     if (!isExists(e)) throw e;
@@ -136,7 +143,9 @@ export async function claimAffineBlock(
 
 async function deleteQuietly(ctx: IpamContext, aff: Versioned<AffinitySpec>): Promise<void> {
   try {
-    await ctx.store.delete("BlockAffinity", aff.name, aff.revision);
+    await redoable(ctx, [{ kind: "BlockAffinity", name: aff.name }], () =>
+      ctx.store.delete("BlockAffinity", aff.name, aff.revision),
+    );
   } catch (e) {
     if (!isRace(e)) throw e;
   }
@@ -211,24 +220,35 @@ export async function releaseBlockAffinity(
     if (options.requireEmpty && !empty) return "not-empty";
     try {
       if (ctx.store.commit !== undefined) {
-        await ctx.store.commit([
-          empty
-            ? { op: "delete", kind: "IPAMBlock", name: block.name, revision: block.revision }
-            : {
-                op: "update",
-                kind: "IPAMBlock",
-                name: block.name,
-                spec: unaffine(block.spec),
-                revision: block.revision,
-              },
-          { op: "delete", kind: "BlockAffinity", name, revision: aff.revision },
-        ]);
+        const commit = ctx.store.commit.bind(ctx.store);
+        const affRevision = aff.revision;
+        const keys = [
+          { kind: "IPAMBlock", name: block.name },
+          { kind: "BlockAffinity", name },
+        ] as const;
+        await redoable(ctx, keys, () =>
+          commit([
+            empty
+              ? { op: "delete", kind: "IPAMBlock", name: block.name, revision: block.revision }
+              : {
+                  op: "update",
+                  kind: "IPAMBlock",
+                  name: block.name,
+                  spec: unaffine(block.spec),
+                  revision: block.revision,
+                },
+            { op: "delete", kind: "BlockAffinity", name, revision: affRevision },
+          ]),
+        );
         ctx.blocks.delete(block.name);
         return "released";
       }
       aff = await setState(ctx, aff, "pendingDeletion");
       try {
-        if (empty) await ctx.store.delete("IPAMBlock", block.name, block.revision);
+        if (empty)
+          await redoable(ctx, [{ kind: "IPAMBlock", name: block.name }], () =>
+            ctx.store.delete("IPAMBlock", block.name, block.revision),
+          );
         else await writeBlock(ctx, { from: block, to: unaffine(block.spec) });
         ctx.blocks.delete(block.name);
       } catch (e) {
@@ -240,7 +260,10 @@ export async function releaseBlockAffinity(
         }
         continue;
       }
-      await ctx.store.delete("BlockAffinity", name, aff.revision);
+      const pendingDeletion = aff;
+      await redoable(ctx, [{ kind: "BlockAffinity", name }], () =>
+        ctx.store.delete("BlockAffinity", name, pendingDeletion.revision),
+      );
       return "released";
     } catch (e) {
       if (!isNotFound(e) && !isConflict(e)) throw e;

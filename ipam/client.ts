@@ -19,8 +19,17 @@ import {
 } from "./block.js";
 import { blockFromAffinity, claimAffineBlock, pendingAffinity, releaseBlockAffinity } from "./claim.js";
 import { type Clock, systemClock } from "./clock.js";
-import { backoff, type IpamContext, isRace, readBlock, refreshBlock, writeBlock } from "./context.js";
-import { IpamError } from "./errors.js";
+import {
+  backoff,
+  type IpamContext,
+  isRace,
+  patientInputs,
+  patientStore,
+  readBlock,
+  refreshBlock,
+  writeBlock,
+} from "./context.js";
+import { IpamError, isUnknownOutcome, StoreError } from "./errors.js";
 import { type Family, formatAddr, formatCidr, parseAddr } from "./ip.js";
 import {
   type AllocationAttribute,
@@ -62,6 +71,11 @@ export interface IpamOptions {
    * of its own again, ms; default 1000 (0: look every time, as Calico does).
    */
   readonly borrowHintMs?: number;
+  /**
+   * How long to keep reading back a write whose outcome was lost (the connection dropped) before the
+   * operation fails with DATASTORE_IO; default 10 s.
+   */
+  readonly outcomeWaitMs?: number;
   /** Default 60 s (EmptyBlockMinReclaimAge). */
   readonly emptyBlockMinReclaimAgeMs?: number;
 }
@@ -109,17 +123,35 @@ export interface AddressInfo {
   readonly blockAffinity: string | undefined;
 }
 
+/**
+ * Runs an operation; a datastore failure is rethrown as DATASTORE_IO prefixed with the operation, so the
+ * caller's log says what did not happen ("IPAM releaseByHandle of k8s-pod-network.abc: etcd: ...").
+ */
+async function named<T>(operation: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (e) {
+    if (!isUnknownOutcome(e)) throw e;
+    throw new StoreError("DATASTORE_IO", `IPAM ${operation}: ${(e as Error).message}`, undefined, {
+      cause: e,
+    });
+  }
+}
+
 export class Ipam {
   readonly ctx: IpamContext;
 
   constructor(options: IpamOptions) {
+    const clock = options.clock ?? systemClock;
+    const backoffMs = options.backoffMs ?? 2;
+    const outcomeWaitMs = options.outcomeWaitMs ?? 10_000;
     this.ctx = {
-      store: options.store,
-      inputs: options.inputs,
+      store: patientStore(options.store, clock, backoffMs, outcomeWaitMs),
+      inputs: patientInputs(options.inputs, clock, backoffMs, outcomeWaitMs),
       match: options.match,
-      clock: options.clock ?? systemClock,
+      clock,
       retries: options.retries ?? 100,
-      backoffMs: options.backoffMs ?? 2,
+      backoffMs,
       emptyBlockMinReclaimAgeMs: options.emptyBlockMinReclaimAgeMs ?? 60_000,
       blocks: new Map(),
       hints: new Map(),
@@ -128,6 +160,7 @@ export class Ipam {
       handles: new Map(),
       contended: new Map(),
       contendedMs: options.contendedMs ?? 1000,
+      outcomeWaitMs,
     };
   }
 
@@ -135,7 +168,11 @@ export class Ipam {
     return resolveIpamConfig(await this.ctx.inputs.config());
   }
 
-  async autoAssign(req: AutoAssignRequest): Promise<AutoAssignResult> {
+  autoAssign(req: AutoAssignRequest): Promise<AutoAssignResult> {
+    return named(`autoAssign for handle ${req.handleId} on node ${req.node}`, () => this.assignAuto(req));
+  }
+
+  private async assignAuto(req: AutoAssignRequest): Promise<AutoAssignResult> {
     const use = req.use ?? "Workload";
     if (use === "LoadBalancer") {
       throw new IpamError(
@@ -228,7 +265,15 @@ export class Ipam {
   }
 
   /** AssignIP: one given address for a handle; idempotent for the handle that already holds it. */
-  async assignIP(req: AssignIpRequest): Promise<{ address: string; block: string; sequenceNumber: number }> {
+  assignIP(req: AssignIpRequest): Promise<{ address: string; block: string; sequenceNumber: number }> {
+    return named(`assignIP of ${req.address} for handle ${req.handleId} on node ${req.node}`, () =>
+      this.assignGiven(req),
+    );
+  }
+
+  private async assignGiven(
+    req: AssignIpRequest,
+  ): Promise<{ address: string; block: string; sequenceNumber: number }> {
     const a = parseAddr(req.address);
     if (a === undefined) {
       throw new IpamError("IPAM_INVALID_REQUEST", `invalid IP address ${JSON.stringify(req.address)}`, {
@@ -313,15 +358,17 @@ export class Ipam {
   }
 
   releaseIPs(requests: readonly ReleaseRequest[]): Promise<ReleaseOutcome> {
-    return releaseAddresses(this.ctx, requests);
+    return named(`releaseIPs of ${requests.map((r) => r.address).join(", ")}`, () =>
+      releaseAddresses(this.ctx, requests),
+    );
   }
 
   releaseByHandle(handleId: string): Promise<string[]> {
-    return releaseHandle(this.ctx, handleId);
+    return named(`releaseByHandle of ${handleId}`, () => releaseHandle(this.ctx, handleId));
   }
 
   ipsByHandle(handleId: string): Promise<string[]> {
-    return addressesOfHandle(this.ctx, handleId);
+    return named(`ipsByHandle of ${handleId}`, () => addressesOfHandle(this.ctx, handleId));
   }
 
   /** Who holds an address (GetAssignmentAttributes); undefined when it is not allocated. */

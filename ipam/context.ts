@@ -6,11 +6,22 @@
  * block and the handle change in one transaction; without one (Kubernetes), Calico's order: on assign
  * the handle first and the block second, undoing the handle if the block's CAS fails (ipam.go
  * assignFromExistingBlock); on release the block first and the handle second (releaseIPsFromBlock).
+ *
+ * A write can fail without saying whether it was applied (the connection dropped after the datastore
+ * committed it). Such a write is never guessed at: the client forgets what it cached for the keys it
+ * wrote, reads them back (reads wait out an outage of up to `outcomeWaitMs`) and decides from
+ * what is stored. A block write landed when every ordinal it changed now holds what it wrote (an
+ * allocation is recognised by handle and sequence number, so a later writer cannot fake it); a handle
+ * write landed when the handle's counts are what it wrote. Writes that are safe to redo from a fresh
+ * read (claims, affinity changes) are handed back as lost races instead (`redoable`): the caller's
+ * retry loop re-reads and decides again. When the read-back also fails, the operation fails with
+ * DATASTORE_IO saying the outcome is unknown; whatever landed is held by the caller's handle, so a
+ * release by handle (a CNI DEL) recovers it.
  */
 
 import { nextSequenceNumber } from "./block.js";
 import type { Clock } from "./clock.js";
-import { isBranded } from "./errors.js";
+import { isBranded, isUnknownOutcome, StoreError } from "./errors.js";
 import type { AffinitySpec, BlockSpec, HandleSpec } from "./model.js";
 import { blockName, handleName } from "./names.js";
 import type { SelectorMatcher } from "./pools.js";
@@ -51,6 +62,11 @@ export interface IpamContext {
    */
   readonly contended: Map<string, number>;
   readonly contendedMs: number;
+  /**
+   * How long a read that fails with DATASTORE_IO is retried (`patiently`): an operation rides out an
+   * outage this long, and a write whose outcome was lost is settled within it.
+   */
+  readonly outcomeWaitMs: number;
 }
 
 /**
@@ -171,7 +187,12 @@ async function applyOne(
   }
 }
 
-/** Adds `delta` to a handle's count for `cidr` on its own, with CAS retries (incrementHandle/decrementHandle). */
+/**
+ * Adds `delta` to a handle's count for `cidr` on its own, with CAS retries (incrementHandle/decrementHandle).
+ * A write of unknown outcome is read back: counts as written mean it landed; anything else is retried
+ * from what is stored (a concurrent writer of the same handle, which only the same pod's own requests
+ * would be, could then be counted twice: Calico has the same window).
+ */
 export async function adjustHandle(
   ctx: IpamContext,
   handleId: string,
@@ -179,6 +200,8 @@ export async function adjustHandle(
   delta: number,
 ): Promise<void> {
   let current = ctx.handles.get(handleName(handleId));
+  // Without a cached copy a decrement must read first: written blind it would be "nothing to decrement".
+  if (current === undefined && delta < 0) current = await readHandle(ctx, handleId);
   for (let i = 0; i < ctx.retries; i++) {
     const w = handleWrite(current, adjusted(current?.spec, handleId, cidr, delta), handleId);
     if (w === undefined) return;
@@ -188,13 +211,67 @@ export async function adjustHandle(
       else ctx.handles.set(w.name, v as Versioned<HandleSpec>);
       return;
     } catch (e) {
-      if (!isRace(e)) throw e;
-      await backoff(ctx, i + 1);
-      current = await readHandle(ctx, handleId);
+      ctx.handles.delete(w.name);
+      if (isRace(e)) {
+        await backoff(ctx, i + 1);
+        current = await readHandle(ctx, handleId);
+      } else if (isUnknownOutcome(e)) {
+        current = await readBack(`write of handle ${handleId}`, e, () => readHandle(ctx, handleId));
+        if (handleWriteLanded(w, current)) return;
+      } else throw e;
       if (current === undefined && delta < 0) return; // nothing left to decrement
     }
   }
   throw new Error(`handle ${handleId}: compare-and-swap retries exhausted`);
+}
+
+/** Whether a handle write is what is stored now (`now` read after the write's outcome was lost). Pure. */
+export function handleWriteLanded(w: StoreWrite, now: Versioned<HandleSpec> | undefined): boolean {
+  if (w.op === "delete") return now === undefined;
+  if (now === undefined) return false;
+  if (w.op === "update" && now.revision === w.revision) return false;
+  return sameContent(now.spec.block, (w.spec as HandleSpec).block);
+}
+
+/** Equal as stored: backends may drop undefined fields and reorder keys. Pure. */
+export function sameContent(a: unknown, b: unknown): boolean {
+  return canonical(a) === canonical(b);
+}
+
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x !== null && typeof x === "object" && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([p], [q]) => (p < q ? -1 : 1)))
+      : x,
+  );
+}
+
+/**
+ * Runs a write that is safe to redo from a fresh read (a claim step, an affinity change, a repair): a
+ * failure of unknown outcome forgets the cached copies of `keys` and is reported as a lost race, so that
+ * the caller's retry loop reads again and decides from what is stored.
+ */
+export async function redoable<T>(
+  ctx: IpamContext,
+  keys: readonly { readonly kind: IpamKind; readonly name: string }[],
+  write: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await write();
+  } catch (e) {
+    if (!isUnknownOutcome(e)) throw e;
+    for (const k of keys) {
+      if (k.kind === "IPAMBlock") ctx.blocks.delete(k.name);
+      else if (k.kind === "IPAMHandle") ctx.handles.delete(k.name);
+    }
+    const what = keys.map((k) => `${k.kind}(${k.name})`).join(", ");
+    throw new StoreError(
+      "DATASTORE_CONFLICT",
+      `${what}: outcome of the write unknown (${(e as Error).message}); reading it again`,
+      undefined,
+      { cause: e },
+    );
+  }
 }
 
 export interface BlockChange {
@@ -208,8 +285,8 @@ export interface BlockChange {
 
 /**
  * Writes a block change and its handle count. Throws the store's race errors (DATASTORE_CONFLICT and
- * friends) when the block changed since `from` was read; the caller re-reads and retries. The block cache
- * is updated either way.
+ * friends) when the block changed since `from` was read, or when a write whose outcome was unknown turns
+ * out not to have been applied; the caller re-reads and retries. The block cache is updated either way.
  */
 export async function writeBlock(
   ctx: IpamContext,
@@ -227,30 +304,162 @@ export async function writeBlock(
           revision: change.from.revision,
         };
   const h = change.handle;
-  try {
-    if (h === undefined || h.delta === 0) {
-      const v = (await applyOne(ctx, blockOp)) as Versioned<BlockSpec> | undefined;
-      return remember(ctx, name, v);
-    }
-    if (ctx.store.commit !== undefined) {
-      return await commitWithHandle(ctx, name, change.from.spec.cidr, blockOp, h);
-    }
-    if (h.delta > 0) {
-      await adjustHandle(ctx, h.id, change.from.spec.cidr, h.delta);
-      try {
-        return remember(ctx, name, (await applyOne(ctx, blockOp)) as Versioned<BlockSpec> | undefined);
-      } catch (e) {
-        await adjustHandle(ctx, h.id, change.from.spec.cidr, -h.delta);
-        throw e;
-      }
-    }
-    const v = remember(ctx, name, (await applyOne(ctx, blockOp)) as Versioned<BlockSpec> | undefined);
-    await adjustHandle(ctx, h.id, change.from.spec.cidr, h.delta);
-    return v;
-  } catch (e) {
-    if (isRace(e)) ctx.blocks.delete(name);
-    throw e;
+  const blockAlone = () => applyOne(ctx, blockOp) as Promise<Versioned<BlockSpec> | undefined>;
+  if (h === undefined || h.delta === 0) return settleBlock(ctx, change, blockOp, blockAlone);
+  if (ctx.store.commit !== undefined) {
+    return settleBlock(ctx, change, blockOp, () =>
+      commitWithHandle(ctx, name, change.from.spec.cidr, blockOp, h),
+    );
   }
+  const cidr = change.from.spec.cidr;
+  if (h.delta > 0) {
+    await adjustHandle(ctx, h.id, cidr, h.delta);
+    try {
+      return await settleBlock(ctx, change, blockOp, blockAlone);
+    } catch (e) {
+      // Only a block write known not to have landed may take the handle's count back; when its outcome
+      // is unknown the count stays, so that an allocation that did land is still held by its handle.
+      if (isRace(e)) await adjustHandle(ctx, h.id, cidr, -h.delta);
+      throw e;
+    }
+  }
+  const v = await settleBlock(ctx, change, blockOp, blockAlone);
+  await adjustHandle(ctx, h.id, cidr, h.delta);
+  return v;
+}
+
+/**
+ * Runs a block write (with its handle, in one transaction, where the store can). A lost race drops the
+ * cached copy and is rethrown; a failure of unknown outcome is settled by reading the block back.
+ */
+async function settleBlock(
+  ctx: IpamContext,
+  change: BlockChange,
+  blockOp: StoreWrite,
+  write: () => Promise<Versioned<BlockSpec> | undefined>,
+): Promise<Versioned<BlockSpec> | undefined> {
+  const name = blockOp.name;
+  try {
+    return remember(ctx, name, await write());
+  } catch (e) {
+    ctx.blocks.delete(name);
+    if (!isUnknownOutcome(e)) throw e;
+    if (change.handle !== undefined) ctx.handles.delete(handleName(change.handle.id));
+    const cidr = change.from.spec.cidr;
+    const now = await readBack(`write of block ${cidr}`, e, () => readBlock(ctx, cidr));
+    const intended = blockOp.op === "delete" ? "delete" : (blockOp.spec as BlockSpec);
+    if (blockWriteLanded(change.from.spec, intended, now?.spec)) return now;
+    throw new StoreError(
+      "DATASTORE_CONFLICT",
+      `block ${cidr}: the write was not applied (${(e as Error).message})`,
+      now,
+    );
+  }
+}
+
+/** Who holds an ordinal, as a write can be recognised by: handle and allocation sequence number. */
+function holder(b: BlockSpec, ordinal: number): string {
+  const idx = b.allocations[ordinal];
+  if (idx === null || idx === undefined) return "";
+  const handle = b.attributes[idx]?.handle_id ?? "";
+  return `${handle}#${b.sequenceNumberForAllocation?.[String(ordinal)] ?? 0}`;
+}
+
+/**
+ * Whether a block write from `from` to `to` is in the stored block `now`. A deletion landed when the
+ * block is gone. Otherwise, by the ordinals it changed: each it allocated holds its allocation (handle
+ * and sequence number, which no other write produces), each it freed no longer holds the old one. A write
+ * that changed no ordinal (an affinity change, a touch) landed when the block is exactly what it wrote.
+ * Pure.
+ */
+export function blockWriteLanded(
+  from: BlockSpec,
+  to: BlockSpec | "delete",
+  now: BlockSpec | undefined,
+): boolean {
+  if (to === "delete") return now === undefined;
+  if (now === undefined) return false;
+  const changed: number[] = [];
+  const n = Math.max(from.allocations.length, to.allocations.length);
+  for (let o = 0; o < n; o++) if (holder(from, o) !== holder(to, o)) changed.push(o);
+  if (changed.length === 0) return sameContent(now, to);
+  return changed.every((o) => {
+    const wanted = holder(to, o);
+    return wanted === "" ? holder(now, o) !== holder(from, o) : holder(now, o) === wanted;
+  });
+}
+
+/**
+ * Reads back what a write of unknown outcome touched (the store's reads already wait out a blip, see
+ * `patientStore`); when even that fails, gives up with DATASTORE_IO naming the write.
+ */
+export async function readBack<T>(what: string, failure: unknown, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (e) {
+    if (!isUnknownOutcome(e)) throw e;
+    throw new StoreError(
+      "DATASTORE_IO",
+      `${what}: outcome unknown: the write failed (${(failure as Error).message}) and reading it back failed too (${(e as Error).message})`,
+      undefined,
+      { cause: e },
+    );
+  }
+}
+
+/**
+ * Runs a read, retrying while it fails with DATASTORE_IO (a dropped connection, a restarting server) for
+ * up to `waitMs` and at most 200 attempts, with the lost-race backoff between attempts. IPAM's reads go
+ * through this so that an operation rides out a short outage (an etcd leader election, an API server
+ * restart) instead of failing half-way through a claim.
+ */
+export async function patiently<T>(
+  clock: Clock,
+  backoffMs: number,
+  waitMs: number,
+  read: () => Promise<T>,
+): Promise<T> {
+  const start = clock.now();
+  for (let i = 1; ; i++) {
+    try {
+      return await read();
+    } catch (e) {
+      if (!isUnknownOutcome(e) || i >= 200 || clock.now() - start >= waitMs) throw e;
+    }
+    if (backoffMs > 0) {
+      const ms = Math.random() * backoffMs * 2 ** Math.min(i - 1, 6);
+      await new Promise<void>((resolve) => clock.setTimer(ms, resolve));
+    }
+  }
+}
+
+/** `store` with patient reads (`patiently`); writes pass straight through. */
+export function patientStore(store: IpamStore, clock: Clock, backoffMs: number, waitMs: number): IpamStore {
+  const wait = <T>(read: () => Promise<T>) => patiently(clock, backoffMs, waitMs, read);
+  return {
+    get: (kind, name) => wait(() => store.get(kind, name)),
+    list: (kind, filter) => wait(() => store.list(kind, filter)),
+    create: (kind, name, spec, labels) => store.create(kind, name, spec, labels),
+    update: (kind, name, spec, revision, labels) => store.update(kind, name, spec, revision, labels),
+    delete: (kind, name, revision) => store.delete(kind, name, revision),
+    ...(store.commit !== undefined ? { commit: store.commit.bind(store) } : {}),
+  };
+}
+
+/** `inputs` with patient reads. */
+export function patientInputs(
+  inputs: IpamInputs,
+  clock: Clock,
+  backoffMs: number,
+  waitMs: number,
+): IpamInputs {
+  const wait = <T>(read: () => Promise<T>) => patiently(clock, backoffMs, waitMs, read);
+  return {
+    pools: () => wait(() => inputs.pools()),
+    config: () => wait(() => inputs.config()),
+    reservedCidrs: () => wait(() => inputs.reservedCidrs()),
+    node: (name) => wait(() => inputs.node(name)),
+  };
 }
 
 function remember(

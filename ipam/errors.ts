@@ -75,16 +75,29 @@ export function isBranded(e: unknown, code?: string): e is Error & { code: strin
   return code === undefined || (e as { code?: unknown }).code === code;
 }
 
-/** Errors a store implementation throws (store.ts); ipam itself uses them in its in-memory test store. */
+/**
+ * Errors a store implementation throws (store.ts); ipam itself uses them in its in-memory test store, and
+ * DATASTORE_IO for a write whose outcome it could not learn (context.ts).
+ */
 export class StoreError extends Error {
   readonly [brand] = true;
   override readonly name = "StoreError";
   constructor(
-    readonly code: "DATASTORE_NOT_FOUND" | "DATASTORE_ALREADY_EXISTS" | "DATASTORE_CONFLICT",
+    readonly code: "DATASTORE_NOT_FOUND" | "DATASTORE_ALREADY_EXISTS" | "DATASTORE_CONFLICT" | "DATASTORE_IO",
     message: string,
     /** For a conflict, the object as stored now, when the store got it for free (an etcd txn's else). */
     readonly current?: unknown,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
   }
+}
+
+/**
+ * A store failure after which a write may or may not have been applied: the connection dropped, the
+ * request timed out, the server went away (the backends report all of these as DATASTORE_IO). A lost
+ * race, a refusal or a bug is not: those are definite.
+ */
+export function isUnknownOutcome(e: unknown): boolean {
+  return isBranded(e, "DATASTORE_IO");
 }

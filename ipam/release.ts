@@ -23,6 +23,7 @@ import {
   isRace,
   readBlock,
   readHandle,
+  redoable,
   refreshBlock,
   writeBlock,
 } from "./context.js";
@@ -64,10 +65,22 @@ async function releaseInBlock(
   requests: readonly ReleaseRequest[],
 ): Promise<ReleaseOutcome> {
   let vb: Versioned<BlockSpec> | undefined = await cachedBlock(ctx, cidr);
+  let fresh = false;
   for (let i = 0; i < ctx.retries; i++) {
-    if (vb === undefined) return { released: [], notAllocated: requests.map((r) => r.address) };
-    const r = releaseFromBlock(vb.spec, requests);
-    if (r.released.length === 0) return { released: [], notAllocated: [...r.notAllocated] };
+    const r = vb === undefined ? undefined : releaseFromBlock(vb.spec, requests);
+    if (vb === undefined || r === undefined || r.released.length === 0) {
+      // A cached copy may be older than another client's allocation, or than a write of ours whose
+      // reply was lost: only a fresh read may say there is nothing to release.
+      if (!fresh) {
+        vb = await readBlock(ctx, cidr);
+        fresh = true;
+        continue;
+      }
+      return {
+        released: [],
+        notAllocated: r === undefined ? requests.map((q) => q.address) : [...r.notAllocated],
+      };
+    }
     const to = afterRelease(r.block);
     const handles = [...r.countByHandle];
     try {
@@ -81,6 +94,7 @@ async function releaseInBlock(
       if (!isRace(e)) throw e;
       await backoff(ctx, i + 1);
       vb = await refreshBlock(ctx, cidr, e);
+      fresh = true;
       continue;
     }
     for (const [id, n] of handles.slice(1)) await adjustHandle(ctx, id, cidr, -n);
@@ -174,11 +188,13 @@ export async function releaseHandle(ctx: IpamContext, handleId: string): Promise
   for (const cidr of Object.keys(handle.spec.block)) {
     released.push(...(await releaseHandleInBlock(ctx, id, cidr)));
   }
-  // What is left of the handle names blocks that no longer hold its addresses: drop it. (When our own
-  // writes deleted it, the cache says so and there is nothing to read.)
-  const rest = ctx.handles.has(handleName(id)) ? await readHandle(ctx, id) : undefined;
+  // What is left of the handle names blocks that no longer hold its addresses: drop it. (The blocks were
+  // all read fresh above before their counts were dropped.)
+  const rest = await readHandle(ctx, id);
   if (rest !== undefined && allGone(rest.spec.block)) {
-    await ctx.store.delete("IPAMHandle", rest.name, rest.revision).catch((e) => {
+    await redoable(ctx, [{ kind: "IPAMHandle", name: rest.name }], () =>
+      ctx.store.delete("IPAMHandle", rest.name, rest.revision),
+    ).catch((e) => {
       if (!isRace(e)) throw e;
     });
     ctx.handles.delete(rest.name);
@@ -192,13 +208,17 @@ function allGone(counts: Record<string, number>): boolean {
 
 async function releaseHandleInBlock(ctx: IpamContext, id: string, cidr: string): Promise<string[]> {
   let vb = await cachedBlock(ctx, cidr);
+  let fresh = false;
   for (let i = 0; i < ctx.retries; i++) {
-    if (vb === undefined) {
-      await dropBlockFromHandle(ctx, id, cidr);
-      return [];
-    }
-    const r = releaseHandleFromBlock(vb.spec, id);
-    if (r.released.length === 0) {
+    const r = vb === undefined ? undefined : releaseHandleFromBlock(vb.spec, id);
+    if (vb === undefined || r === undefined || r.released.length === 0) {
+      // The handle's count for this block is dropped only when a fresh read shows the block holds none
+      // of its addresses: a stale copy would leave an allocation that no handle can release.
+      if (!fresh) {
+        vb = await readBlock(ctx, cidr);
+        fresh = true;
+        continue;
+      }
       await dropBlockFromHandle(ctx, id, cidr);
       return [];
     }
@@ -209,6 +229,7 @@ async function releaseHandleInBlock(ctx: IpamContext, id: string, cidr: string):
       if (!isRace(e)) throw e;
       await backoff(ctx, i + 1);
       vb = await refreshBlock(ctx, cidr, e);
+      fresh = true;
       continue;
     }
     await releaseIfEmpty(ctx, to === "delete" ? "deleted" : to);

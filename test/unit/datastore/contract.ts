@@ -8,7 +8,9 @@ import { describe, expect, it } from "vitest";
 import type { Resource } from "../../../src/api/meta.js";
 import { reflect } from "../../../src/datastore/reflector.js";
 import type { Datastore, WatchEvent } from "../../../src/datastore/types.js";
+import type { Clock } from "../../../src/util/clock.js";
 import { isTabbyError } from "../../../src/util/errors.js";
+import { type Fault, FaultyDatastore } from "../../harness/faulty-datastore.js";
 
 export interface ContractHooks {
   /** Drops the backend's history up to `revision`, so that watches from before it are gone. */
@@ -66,7 +68,27 @@ async function take(it: AsyncIterator<WatchEvent>, n: number): Promise<WatchEven
 
 const label = (e: WatchEvent) => `${e.type} ${e.resource.metadata.name} ${JSON.stringify(e.resource.spec)}`;
 
+/**
+ * The contract for one backend: as is; again with every call delayed by a random number of event-loop
+ * turns (concurrent calls reach the backend in another order than they were made); and the fault cases
+ * (lost replies, failed calls, dropped watches) through test/harness/faulty-datastore.ts.
+ */
 export function datastoreContract(name: string, open: () => Promise<Datastore>, hooks: ContractHooks): void {
+  contractSuite(name, open, hooks);
+  const inner = (ds: Datastore) => (ds instanceof FaultyDatastore ? ds.inner : ds);
+  let seed = 0;
+  contractSuite(
+    `${name}, calls delayed and reordered by injected faults`,
+    async () => new FaultyDatastore(await open(), { seed: ++seed, delay: 0.5 }),
+    {
+      compact: (ds, revision) => hooks.compact(inner(ds), revision),
+      ...(hooks.prepareWorkload !== undefined ? { prepareWorkload: hooks.prepareWorkload } : {}),
+    },
+  );
+  faultSuite(name, open);
+}
+
+function contractSuite(name: string, open: () => Promise<Datastore>, hooks: ContractHooks): void {
   describe(`datastore contract: ${name}`, () => {
     it("creates with server metadata, gets, lists in name order", async () => {
       const ds = await open();
@@ -312,6 +334,184 @@ export function datastoreContract(name: string, open: () => Promise<Datastore>, 
       ]);
       expect(done.map((r) => r.metadata.name)).toEqual(["b", "a"]);
       expect((await ds.list("IPPool")).items.map((r) => r.metadata.name)).toEqual(["b"]);
+      await ds.close();
+    });
+  });
+}
+
+/** Timers that fire on the next event-loop turn: a reflector's retry pause without waiting real time. */
+const nextTurn: Clock = {
+  now: () => performance.now(),
+  wallTime: () => Date.now(),
+  setTimer(_ms, fire) {
+    const t = setImmediate(fire);
+    return { cancel: () => clearImmediate(t) };
+  },
+};
+
+/** What a client must do after a write whose reply was lost: read until the datastore answers. */
+async function readThrough<T>(read: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      return await read();
+    } catch (e) {
+      if (!isTabbyError(e, "DATASTORE_IO")) throw e;
+    }
+  }
+}
+
+function faultSuite(name: string, open: () => Promise<Datastore>): void {
+  describe(`datastore contract under injected faults: ${name}`, () => {
+    it("a write that fails before it is applied leaves nothing; one whose reply is lost is stored, and its old revision then conflicts", async () => {
+      const inner = await open();
+      let next: Fault | undefined;
+      const ds = new FaultyDatastore(inner, { schedule: () => next });
+      const once = (f: Fault) => {
+        next = f;
+        return () => {
+          next = undefined;
+        };
+      };
+      let clear = once("fail-before");
+      expect(await code(ds.create(pool("a", "10.0.0.0/16")))).toBe("DATASTORE_IO");
+      clear();
+      expect(await code(ds.get({ kind: "IPPool", name: "a" }))).toBe("DATASTORE_NOT_FOUND");
+      clear = once("fail-after");
+      expect(await code(ds.create(pool("a", "10.0.0.0/16")))).toBe("DATASTORE_IO");
+      clear();
+      const a = await ds.get({ kind: "IPPool", name: "a" });
+      expect((a.spec as { cidr: string }).cidr).toBe("10.0.0.0/16");
+      // A create retried blindly after a lost reply finds its own object: the caller must read, not guess.
+      expect(await code(ds.create(pool("a", "10.0.0.0/16")))).toBe("DATASTORE_ALREADY_EXISTS");
+      clear = once("fail-after");
+      const changed = { ...a, metadata: { ...a.metadata, labels: { v: "2" } } };
+      expect(await code(ds.update(changed))).toBe("DATASTORE_IO");
+      clear();
+      const a2 = await ds.get({ kind: "IPPool", name: "a" });
+      expect(a2.metadata.labels).toEqual({ v: "2" });
+      expect(a2.metadata.resourceVersion).not.toBe(a.metadata.resourceVersion);
+      expect(await code(ds.update(changed))).toBe("DATASTORE_CONFLICT");
+      clear = once("fail-before");
+      expect(
+        await code(
+          ds.delete({ kind: "IPPool", name: "a" }, { resourceVersion: a2.metadata.resourceVersion! }),
+        ),
+      ).toBe("DATASTORE_IO");
+      clear();
+      expect((await ds.get({ kind: "IPPool", name: "a" })).metadata.resourceVersion).toBe(
+        a2.metadata.resourceVersion,
+      );
+      clear = once("fail-after");
+      expect(
+        await code(
+          ds.delete({ kind: "IPPool", name: "a" }, { resourceVersion: a2.metadata.resourceVersion! }),
+        ),
+      ).toBe("DATASTORE_IO");
+      clear();
+      expect(await code(ds.get({ kind: "IPPool", name: "a" }))).toBe("DATASTORE_NOT_FOUND");
+      if (ds.batch !== undefined) {
+        clear = once("fail-after");
+        expect(
+          await code(
+            ds.batch([
+              { op: "create", resource: pool("b", "10.1.0.0/16") },
+              { op: "create", resource: pool("c", "10.2.0.0/16") },
+            ]),
+          ),
+        ).toBe("DATASTORE_IO");
+        clear();
+        expect((await ds.list("IPPool")).items.map((r) => r.metadata.name)).toEqual(["b", "c"]);
+      }
+      await ds.close();
+    });
+
+    it("16 writers through failed calls, lost replies and delays lose and double no increment when they settle each lost reply by reading back", async () => {
+      const inner = await open();
+      await inner.create({
+        ...pool("counter", "10.0.0.0/16"),
+        metadata: { name: "counter", annotations: { n: "0" } },
+      });
+      const ds = new FaultyDatastore(inner, {
+        seed: 7,
+        failBefore: 0.1,
+        failAfter: 0.1,
+        readFailure: 0.1,
+        delay: 0.3,
+      });
+      const writers = 16;
+      const perWriter = 5;
+      const writer = async (w: number) => {
+        for (let i = 0; i < perWriter; i++) {
+          // Each writer's last increment is marked in the object, so a lost reply can be recognised
+          // later even when other writers have written since.
+          const mine = `w${w}`;
+          for (;;) {
+            const cur = await readThrough(() => ds.get({ kind: "IPPool", name: "counter" }));
+            const notes = cur.metadata.annotations ?? {};
+            if (notes[mine] === String(i)) break; // an earlier lost reply had landed after all
+            const n = Number(notes.n);
+            try {
+              await ds.update({
+                ...cur,
+                metadata: { ...cur.metadata, annotations: { ...notes, n: String(n + 1), [mine]: String(i) } },
+              });
+              break;
+            } catch (e) {
+              // A conflict: someone else wrote first. A lost reply: the next read tells.
+              if (!isTabbyError(e, "DATASTORE_CONFLICT") && !isTabbyError(e, "DATASTORE_IO")) throw e;
+            }
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: writers }, (_, w) => writer(w)));
+      const final = await inner.get({ kind: "IPPool", name: "counter" });
+      expect(final.metadata.annotations?.n).toBe(String(writers * perWriter));
+      expect(ds.injected["fail-after"]).toBeGreaterThan(0);
+      expect(ds.injected["fail-before"]).toBeGreaterThan(0);
+      await ds.close();
+    });
+
+    it("a reflector over watches that drop mid-stream delivers every change once, in order, and ends where a list does", async () => {
+      const inner = await open();
+      const ds = new FaultyDatastore(inner, { seed: 3, dropWatch: 0.3 });
+      const r = reflect(ds, { kind: "IPPool", clock: nextTurn, retryMs: 0 });
+      const rit = r[Symbol.asyncIterator]();
+      const expected: string[] = [];
+      const record = (type: WatchEvent["type"], x: Resource) =>
+        expected.push(`${type} ${x.metadata.name} ${x.metadata.resourceVersion}`);
+      // Once the first object has come through, the reflector has listed and watches: from then on every
+      // change must arrive once and in order, however often the stream drops.
+      const first = await inner.create(pool("p0", "10.0.0.0/16"));
+      const [e0] = await take(rit, 1);
+      expect(`${e0!.type} ${e0!.resource.metadata.name} ${e0!.resource.metadata.resourceVersion}`).toBe(
+        `added p0 ${first.metadata.resourceVersion}`,
+      );
+      for (let i = 1; i < 6; i++) record("added", await inner.create(pool(`p${i}`, `10.${i}.0.0/16`)));
+      for (let round = 0; round < 3; round++) {
+        for (let i = 0; i < 6; i += 2) {
+          const cur = await inner.get({ kind: "IPPool", name: `p${i}` });
+          record(
+            "modified",
+            await inner.update({ ...cur, metadata: { ...cur.metadata, labels: { round: String(round) } } }),
+          );
+        }
+      }
+      for (let i = 1; i < 6; i += 2) {
+        const gone = await inner.delete({ kind: "IPPool", name: `p${i}` });
+        expect(gone.metadata.name).toBe(`p${i}`);
+        // A deletion's revision differs by backend (Kubernetes gives the deletion's own): name it only.
+        expected.push(`deleted p${i}`);
+      }
+      const events = await take(rit, expected.length);
+      const label = (e: WatchEvent) =>
+        e.type === "deleted"
+          ? `deleted ${e.resource.metadata.name}`
+          : `${e.type} ${e.resource.metadata.name} ${e.resource.metadata.resourceVersion}`;
+      expect(events.map(label)).toEqual(expected);
+      expect(ds.injected["drop-watch"]).toBeGreaterThan(0);
+      const listed = (await inner.list("IPPool")).items.map((x) => x.metadata.name).sort();
+      expect(listed).toEqual(["p0", "p2", "p4"]);
+      r.close();
       await ds.close();
     });
   });
