@@ -39,7 +39,8 @@ export class Etcd {
     readonly endpoint: string,
     readonly dataDir: string,
     readonly logFile: string,
-    private readonly child: ChildProcess,
+    private child: ChildProcess,
+    private readonly args: readonly string[],
   ) {}
 
   get pid(): number {
@@ -67,58 +68,73 @@ export class Etcd {
     const logFile = join(dir, `etcd-${attempt}.log`);
     const clientUrl = `http://127.0.0.1:${client}`;
     const peerUrl = `http://127.0.0.1:${peer}`;
-    const fd = openSync(logFile, "a");
-    const child = spawn(
-      "etcd",
-      [
-        "--name",
-        name,
-        "--data-dir",
-        dataDir,
-        "--listen-client-urls",
-        clientUrl,
-        "--advertise-client-urls",
-        clientUrl,
-        "--listen-peer-urls",
-        peerUrl,
-        "--initial-advertise-peer-urls",
-        peerUrl,
-        "--initial-cluster",
-        `${name}=${peerUrl}`,
-        "--initial-cluster-state",
-        "new",
-        "--logger",
-        "zap",
-        "--log-outputs",
-        "stderr",
-      ],
-      { stdio: ["ignore", fd, fd] },
-    );
-    closeSync(fd);
-    const etcd = new Etcd(clientUrl, dataDir, logFile, child);
+    const args = [
+      "--name",
+      name,
+      "--data-dir",
+      dataDir,
+      "--listen-client-urls",
+      clientUrl,
+      "--advertise-client-urls",
+      clientUrl,
+      "--listen-peer-urls",
+      peerUrl,
+      "--initial-advertise-peer-urls",
+      peerUrl,
+      "--initial-cluster",
+      `${name}=${peerUrl}`,
+      "--initial-cluster-state",
+      "new",
+      "--logger",
+      "zap",
+      "--log-outputs",
+      "stderr",
+    ];
+    const child = spawnEtcd(args, logFile);
+    const etcd = new Etcd(clientUrl, dataDir, logFile, child, args);
     const step = scope.defer(
       `stop etcd ${clientUrl}`,
       () => etcd.shutdown(),
       () => {
-        if (child.pid !== undefined && isAlive(child.pid)) process.kill(child.pid, "SIGKILL");
+        const pid = etcd.child.pid;
+        if (pid !== undefined && isAlive(pid)) process.kill(pid, "SIGKILL");
       },
     );
     etcd.stopStep = () => scope.runNow(step);
     try {
-      await eventually(
-        async () => {
-          if (child.exitCode !== null) throw new Error(`etcd exited ${child.exitCode}`);
-          const res = await fetch(`${clientUrl}/health`);
-          return ((await res.json()) as { health?: string }).health === "true";
-        },
-        { what: `etcd on ${clientUrl} to be healthy`, timeoutMs: 15_000 },
-      );
+      await etcd.healthy();
     } catch (e) {
       const log = await readFile(logFile, "utf8").catch(() => "");
       await etcd.stop();
       throw new Error(`${(e as Error).message}\n${log.split("\n").slice(-10).join("\n")}`);
     }
     return etcd;
+  }
+
+  private async healthy(): Promise<void> {
+    await eventually(
+      async () => {
+        if (this.child.exitCode !== null) throw new Error(`etcd exited ${this.child.exitCode}`);
+        const res = await fetch(`${this.endpoint}/health`);
+        return ((await res.json()) as { health?: string }).health === "true";
+      },
+      { what: `etcd on ${this.endpoint} to be healthy`, timeoutMs: 15_000 },
+    );
+  }
+
+  /** Kills the member with SIGKILL, as a crash or an OOM kill would, keeping its data. */
+  async kill9(): Promise<void> {
+    const child = this.child;
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    process.kill(child.pid!, "SIGKILL");
+    await exited;
+  }
+
+  /** Starts the killed member again on the same ports and data, and waits until it is healthy. */
+  async restart(): Promise<void> {
+    this.child = spawnEtcd(this.args, this.logFile);
+    await this.healthy();
   }
 
   /** Stops the member by pid and removes its data dir. Idempotent. */
@@ -163,5 +179,14 @@ export class Etcd {
   /** Compacts history up to `revision` (for watch-after-compaction tests). */
   async compact(revision: number): Promise<void> {
     await this.call("/v3/kv/compaction", { revision: String(revision), physical: true });
+  }
+}
+
+function spawnEtcd(args: readonly string[], logFile: string): ChildProcess {
+  const fd = openSync(logFile, "a");
+  try {
+    return spawn("etcd", [...args], { stdio: ["ignore", fd, fd] });
+  } finally {
+    closeSync(fd);
   }
 }

@@ -25,27 +25,16 @@ import {
 
 const WORKER = fileURLToPath(new URL("./race-worker.ts", import.meta.url));
 
-interface Worker {
+export interface Worker {
   readonly child: ChildProcess;
   next(): Promise<string>;
 }
 
-function startWorker(scope: Scope, backend: string, target: string, node: string): Worker {
-  const child = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      WORKER,
-      backend,
-      target,
-      node,
-      String(ALLOCATORS_PER_NODE),
-      String(PER_ALLOCATOR),
-      uniqueName(),
-    ],
-    { stdio: ["pipe", "pipe", "inherit"] },
-  );
+/** A worker process running `script` with `args`, its stdout read line by line; killed with the scope. */
+export function startWorker(scope: Scope, script: string, args: readonly string[], node: string): Worker {
+  const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
   const pid = child.pid!;
   scope.defer(
     `stop race worker ${pid}`,
@@ -78,7 +67,14 @@ export async function raceInProcesses(
   target: string,
 ): Promise<AllocatorReport[]> {
   await seedRace(ds);
-  const workers = NODES.map((node) => startWorker(scope, backend, target, node));
+  const workers = NODES.map((node) =>
+    startWorker(
+      scope,
+      WORKER,
+      [backend, target, node, String(ALLOCATORS_PER_NODE), String(PER_ALLOCATOR), uniqueName()],
+      node,
+    ),
+  );
   const reports = (await Promise.all(workers.map((w) => w.next()))).flatMap(
     (line) => JSON.parse(line) as AllocatorReport[],
   );

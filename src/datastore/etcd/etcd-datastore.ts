@@ -324,6 +324,9 @@ export class EtcdDatastore implements Datastore {
           .options(this.deadline())
           .commit();
       } catch (e) {
+        // The transaction may have been applied with only its reply lost: what this client remembers
+        // of these keys can no longer be trusted as the current state.
+        for (const p of paths) this.seen.delete(p);
         throw ioError(`transaction on ${paths.join(", ")}`, e);
       }
       if (res.succeeded) {

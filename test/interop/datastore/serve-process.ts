@@ -17,7 +17,13 @@ export class ServeProcess {
     private readonly child: ChildProcess,
   ) {}
 
-  static async start(scope: Scope, dataDir: string, listen = "127.0.0.1:0"): Promise<ServeProcess> {
+  /** `token` fixed lets clients keep their kubeconfig across a restart (the default is a fresh one). */
+  static async start(
+    scope: Scope,
+    dataDir: string,
+    listen = "127.0.0.1:0",
+    token?: string,
+  ): Promise<ServeProcess> {
     const kubeconfig = join(dataDir, "kubeconfig");
     const child = spawn(
       process.execPath,
@@ -33,6 +39,7 @@ export class ServeProcess {
         dataDir,
         "--kubeconfig-out",
         kubeconfig,
+        ...(token !== undefined ? ["--token", token] : []),
       ],
       { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TABBY_LOG_LEVEL: "warn" } },
     );
