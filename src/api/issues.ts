@@ -42,7 +42,11 @@ export class Issues {
 }
 
 export function renderValue(v: unknown): string {
-  if (typeof v === "string") return JSON.stringify(v);
+  if (typeof v === "string") {
+    // A pasted blob (or a binary file read as text) must not be echoed whole.
+    const s = JSON.stringify(v);
+    return s.length > 80 ? `${JSON.stringify(v.slice(0, 60)).slice(0, -1)}..." (${v.length} characters)` : s;
+  }
   if (typeof v === "bigint") return v.toString();
   try {
     const s = JSON.stringify(v);

@@ -8,9 +8,10 @@
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { MAX_EXTENDED_MESSAGE_LEN } from "../../bgp/codec/constants.js";
+import { HEADER_LEN, MAX_EXTENDED_MESSAGE_LEN, MAX_MESSAGE_LEN } from "../../bgp/codec/constants.js";
 import { isBgpDecodeError } from "../../bgp/codec/errors.js";
 import { MessageFramer } from "../../bgp/codec/framing.js";
+import { checkHeader } from "../../bgp/codec/header.js";
 import { fromHex, toHex } from "../../bgp/codec/hex.js";
 import { errorToJson, type Json, messageFromJson, messageToJson } from "../../bgp/codec/json.js";
 import { type CodecContext, decodeMessage, encodeMessage, INITIAL_CONTEXT } from "../../bgp/codec/message.js";
@@ -39,9 +40,27 @@ async function readInput(name: string, hex: boolean, io: CliIo): Promise<Uint8Ar
     if (!io.readStdin) throw new Error("stdin is not available");
     data = await io.readStdin();
   } else {
-    data = new Uint8Array(await readFile(name));
+    try {
+      data = new Uint8Array(await readFile(name));
+    } catch (e) {
+      throw new Error(fileError(name, e));
+    }
   }
   return hex ? fromHex(new TextDecoder().decode(data), name) : data;
+}
+
+/** A file that cannot be read, said with its path and in words. */
+export function fileError(name: string, e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  const why =
+    code === "ENOENT"
+      ? "no such file"
+      : code === "EISDIR"
+        ? "is a directory, not a file"
+        : code === "EACCES" || code === "EPERM"
+          ? "permission denied"
+          : (e as Error).message;
+  return `cannot read ${name}: ${why}`;
 }
 
 /** The first OPEN in a stream, if it frames and decodes. */
@@ -83,6 +102,10 @@ export async function runDecode(argv: readonly string[], io: CliIo): Promise<num
   if (peerFile !== undefined && peerOpen === undefined) {
     io.stderr(`tabby bgp decode: ${peerFile}: no OPEN found; negotiating from ${file}'s OPEN alone\n`);
   }
+  if (bytes.length === 0) {
+    io.stderr(`tabby bgp decode: ${file === "-" ? "stdin" : file} holds no BGP message (0 bytes)\n`);
+    return 1;
+  }
   let ctx: CodecContext = INITIAL_CONTEXT;
   let failed = false;
   // Frame at the largest size; the per-message check below applies the negotiated limit.
@@ -99,18 +122,35 @@ export async function runDecode(argv: readonly string[], io: CliIo): Promise<num
   if (framer.pendingBytes > 0) {
     const at = framer.streamOffset;
     const rest = bytes.subarray(at);
-    const declared = rest.length >= 18 ? (rest[16]! << 8) | rest[17]! : undefined;
-    line({
-      offset: at,
-      error: {
-        detail: `truncated message: ${rest.length} of ${declared ?? "at least 19"} bytes`,
-        action: "session-reset",
-      },
-      raw: toHex(rest),
-    });
+    line({ offset: at, error: truncatedError(rest, ctx), raw: toHex(rest) });
     failed = true;
   }
   return failed ? 1 : 0;
+}
+
+/**
+ * What is wrong with the bytes the stream ends in: when their header is itself wrong for this session (a
+ * length over the negotiated maximum, a bad marker or type), the RFC 4271 header error a speaker would
+ * send, with its offset; otherwise the capture simply ends inside a message.
+ */
+function truncatedError(rest: Uint8Array, ctx: CodecContext): Json {
+  if (rest.length >= HEADER_LEN) {
+    try {
+      checkHeader(rest, 0, ctx.maxMessageLen ?? MAX_MESSAGE_LEN);
+    } catch (e) {
+      if (isBgpDecodeError(e)) return errorToJson(e);
+      throw e;
+    }
+    const declared = (rest[16]! << 8) | rest[17]!;
+    return {
+      detail: `truncated message: the stream ends after ${rest.length} of the ${declared} bytes its header declares`,
+      action: "session-reset",
+    };
+  }
+  return {
+    detail: `truncated header: the stream ends after ${rest.length} of the ${HEADER_LEN} header bytes`,
+    action: "session-reset",
+  };
 }
 
 function printOne(

@@ -2,7 +2,7 @@
 /**
  * `tabbyctl`: the operator's CLI, shaped like calicoctl. The resource commands (apply, create, replace,
  * delete, get) work against the datastore chosen as calicoctl chooses it (see src/datastore/choose.ts);
- * the others print the usage and say which issue brings them (see README).
+ * `ipam` works on IPAM (ctl/ipam-commands.ts); a command not built yet says so and exits 2.
  */
 import { parseCtlArgs } from "./ctl/args.js";
 import { runIpam } from "./ctl/ipam-commands.js";
@@ -39,6 +39,50 @@ const usage = renderUsage(
     "  with none set, the embedded store in TABBY_DATA_DIR (default /var/lib/tabby).\n\nOptions:\n",
 );
 
+const FILE_FLAGS = `  -f, --filename FILE   a YAML or JSON file (several documents, a List), a directory of them, or - for stdin
+`;
+const DATASTORE_NOTE = `
+The datastore: DATASTORE_TYPE (kubernetes, etcdv3), KUBECONFIG, ETCD_ENDPOINTS, as calicoctl; with
+none set, the embedded store in TABBY_DATA_DIR. Every document is checked before anything is written:
+one invalid document and nothing is.
+`;
+
+/** Each resource command's own usage, in calicoctl's terms. */
+const COMMAND_USAGE: Readonly<Record<string, string>> = {
+  apply: `Usage: tabbyctl apply -f FILE
+
+Creates the resources of FILE that do not exist and updates those that do.
+
+${FILE_FLAGS}${DATASTORE_NOTE}`,
+  create: `Usage: tabbyctl create -f FILE [--skip-exists]
+
+Creates the resources of FILE; an existing one refuses the whole file unless --skip-exists.
+
+${FILE_FLAGS}  --skip-exists         leave resources that already exist as they are
+${DATASTORE_NOTE}`,
+  replace: `Usage: tabbyctl replace -f FILE
+
+Replaces resources that exist (a resourceVersion in FILE must still be current).
+
+${FILE_FLAGS}${DATASTORE_NOTE}`,
+  get: `Usage: tabbyctl get KIND [NAME...] [-o ps|wide|yaml|json] [-n NS | -A]
+
+Lists resources of KIND (ippool, bgppeer, node, workloadendpoint, ipamblock, ...), or the named ones.
+
+  -o, --output FORMAT   ps (default), wide, yaml or json
+  -n, --namespace NS    namespaced kinds: only NS (default: default)
+  -A, --all-namespaces  namespaced kinds: every namespace
+${DATASTORE_NOTE}`,
+  delete: `Usage: tabbyctl delete KIND NAME... [--skip-not-exists]
+       tabbyctl delete -f FILE [--skip-not-exists]
+
+Deletes the named resources, or those of FILE.
+
+${FILE_FLAGS}  --skip-not-exists     a resource that does not exist is not an error
+  -n, --namespace NS    namespaced kinds: the namespace (default: default)
+${DATASTORE_NOTE}`,
+};
+
 const WRITE_ACTIONS = new Set(["apply", "create", "replace", "delete"]);
 
 export function main(
@@ -55,7 +99,7 @@ export function main(
       return 2;
     }
     if (args.help) {
-      io.stdout(usage);
+      io.stdout(COMMAND_USAGE[command] ?? usage);
       return 0;
     }
     if (command === "get") return runGet(args, io, deps);

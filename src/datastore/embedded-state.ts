@@ -36,7 +36,12 @@ export interface WriteOutcome {
   readonly revision: number;
   readonly changes: ReadonlyMap<string, Resource | undefined>;
   readonly results: Resource[];
-  readonly events: WatchEvent[];
+  readonly events: StoredEvent[];
+}
+
+/** A change as recorded: for a modification, also the object before it (selector watches need both). */
+export interface StoredEvent extends WatchEvent {
+  readonly previous?: Resource;
 }
 
 /** `state.objects` as `changes` would leave it, as a read-only view for snapshotting. */
@@ -58,7 +63,7 @@ export function applyWrites(state: StoreState, ops: readonly WriteOp[], stamp: S
   };
   let revision = state.revision;
   const results: Resource[] = [];
-  const events: WatchEvent[] = [];
+  const events: StoredEvent[] = [];
   for (const op of ops) {
     if (op.op === "create") {
       const key = keyOf(op.resource);
@@ -92,7 +97,7 @@ export function applyWrites(state: StoreState, ops: readonly WriteOp[], stamp: S
       const stored = merged;
       objects.set(path, stored);
       results.push(clone(stored));
-      events.push({ type: "modified", resource: clone(stored), revision: String(revision) });
+      events.push({ type: "modified", resource: clone(stored), revision: String(revision), previous: old });
     } else {
       const path = storagePath(op.key);
       const old = objects.get(path);

@@ -16,6 +16,7 @@ import {
   listState,
   matcher,
   mergedEntries,
+  type StoredEvent,
   type StoreState,
 } from "./embedded-state.js";
 import { DatastoreError, notFound } from "./errors.js";
@@ -57,7 +58,7 @@ export class EmbeddedDatastore implements Datastore {
   private state: StoreState;
   private readonly objects: Map<string, Resource>;
   private queue: Promise<unknown> = Promise.resolve();
-  private readonly history: { path: string; event: WatchEvent }[] = [];
+  private readonly history: { path: string; event: StoredEvent }[] = [];
   /** Revision of the oldest change still in `history` minus one: watches from before it are gone. */
   private historyFloor: number;
   private readonly watchers = new Set<Watcher>();
@@ -171,13 +172,9 @@ export class EmbeddedDatastore implements Datastore {
         return queue;
       }
       for (const h of this.history) {
-        if (
-          Number(h.event.revision) > from &&
-          h.event.resource.kind === options.kind &&
-          match(h.path, h.event.resource)
-        ) {
-          watcher.push(h.event);
-        }
+        if (Number(h.event.revision) <= from || h.event.resource.kind !== options.kind) continue;
+        const e = asSeenBy(match, h.path, h.event);
+        if (e !== undefined) watcher.push(e);
       }
     }
     this.watchers.add(watcher);
@@ -203,7 +200,7 @@ export class EmbeddedDatastore implements Datastore {
     await this.unlock?.();
   }
 
-  private record(events: readonly WatchEvent[]): void {
+  private record(events: readonly StoredEvent[]): void {
     const limit = this.options.historyLimit ?? 10_000;
     for (const event of events) {
       const path = storagePath({
@@ -214,8 +211,11 @@ export class EmbeddedDatastore implements Datastore {
           : {}),
       });
       this.history.push({ path, event });
-      for (const w of this.watchers)
-        if (w.kind === event.resource.kind && w.match(path, event.resource)) w.push(event);
+      for (const w of this.watchers) {
+        if (w.kind !== event.resource.kind) continue;
+        const e = asSeenBy(w.match, path, event);
+        if (e !== undefined) w.push(e);
+      }
     }
     while (this.history.length > limit) {
       const dropped = this.history.shift()!;
@@ -226,4 +226,24 @@ export class EmbeddedDatastore implements Datastore {
   private checkOpen(): void {
     if (this.closed) throw new DatastoreError("DATASTORE_UNSUPPORTED", "the datastore is closed");
   }
+}
+
+/**
+ * A change as a watch with a selector sees it, the way the Kubernetes API server reports it: an object
+ * whose labels start to match is "added", one whose labels stop matching is "deleted", one that matched
+ * neither before nor after is not seen.
+ */
+function asSeenBy(
+  match: (path: string, r: Resource) => boolean,
+  path: string,
+  e: StoredEvent,
+): WatchEvent | undefined {
+  const now = match(path, e.resource);
+  const event = { type: e.type, resource: e.resource, revision: e.revision };
+  if (e.type !== "modified" || e.previous === undefined) return now ? event : undefined;
+  const before = match(path, e.previous);
+  if (before && now) return event;
+  if (now) return { ...event, type: "added" };
+  if (before) return { ...event, type: "deleted" };
+  return undefined;
 }

@@ -30,6 +30,23 @@ export function formatPath(path: FieldPath): string {
   return out === "" ? "(document)" : out;
 }
 
+/** The mapping key written at `offset` (plain or quoted), for naming a duplicate. */
+function keyAt(text: string, offset: number): string {
+  const m = /^("(?:[^"\\]|\\.)*"|'[^']*'|[^:,}\]\n]+)/.exec(text.slice(offset));
+  const key = (m?.[1] ?? "").trim();
+  return /^["']/.test(key) ? key.slice(1, -1) : key;
+}
+
+/** A YAML parse error in one line; a duplicate key is named (the library only says keys must be unique). */
+export function yamlSyntaxRule(
+  err: { code: string; message: string; pos: [number, number] },
+  text: string,
+): string {
+  return err.code === "DUPLICATE_KEY"
+    ? `YAML syntax: duplicate key ${JSON.stringify(keyAt(text, err.pos[0]))} in one mapping`
+    : `YAML syntax: ${firstLine(err.message)}`;
+}
+
 /** Parses and decodes YAML text; `file` is only used in messages. Throws `TabbyError` code CONFIG_INVALID. */
 export function parseYamlConfig<T>(text: string, file: string, decode: (raw: unknown) => T): T {
   const lineCounter = new LineCounter();
@@ -37,7 +54,7 @@ export function parseYamlConfig<T>(text: string, file: string, decode: (raw: unk
   const first = doc.errors[0];
   if (first !== undefined) {
     const pos = lineCounter.linePos(first.pos[0]);
-    throw new TabbyError("CONFIG_INVALID", `YAML syntax: ${firstLine(first.message)}`, {
+    throw new TabbyError("CONFIG_INVALID", yamlSyntaxRule(first, text), {
       file,
       line: pos.line,
       column: pos.col,

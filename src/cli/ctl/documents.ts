@@ -9,6 +9,7 @@ import type { FieldPath, LocatedIssue } from "../../api/issues.js";
 import type { KindDef } from "../../api/kind.js";
 import type { Resource } from "../../api/meta.js";
 import { decodeResource, expandDocument } from "../../api/resource.js";
+import { yamlSyntaxRule } from "../../util/yaml-config.js";
 
 export interface LoadedResource {
   readonly resource: Resource;
@@ -30,7 +31,22 @@ export interface LoadResult {
   readonly count: number;
 }
 
+/** Where a text read from a file shows it is not text at all: a NUL, or bytes that are not UTF-8. */
+function binaryAt(text: string): number | undefined {
+  const i = text.search(/[\u0000\uFFFD]/);
+  return i < 0 ? undefined : Buffer.byteLength(text.slice(0, i), "utf8");
+}
+
 export function loadDocuments(text: string, file: string): LoadResult {
+  const binary = binaryAt(text);
+  if (binary !== undefined) {
+    const issue: LocatedIssue = {
+      file,
+      path: [],
+      rule: `not YAML or JSON: the file holds binary data (byte ${binary} is ${text.codePointAt(text.search(/[\u0000\uFFFD]/)) === 0 ? "a NUL" : "not UTF-8"})`,
+    };
+    return { resources: [], issues: [issue], count: 1 };
+  }
   const lineCounter = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const resources: LoadedResource[] = [];
@@ -48,7 +64,7 @@ export function loadDocuments(text: string, file: string): LoadResult {
         column: pos.col,
         document,
         path: [],
-        rule: `YAML syntax: ${err.message.split("\n")[0]}`,
+        rule: yamlSyntaxRule(err, text),
       });
       count++;
       return;

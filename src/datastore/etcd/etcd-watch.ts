@@ -99,7 +99,17 @@ export function watchPrefix(client: Etcd3, options: WatchOptions, logger?: Logge
       }
       // Model keys are matched as their v3 storage paths (the matcher selects on those).
       if (resource === undefined || resource.kind !== options.kind) continue;
-      if (!match(model ? storagePath(keyOf(resource)) : path, resource)) continue;
+      const at = model ? storagePath(keyOf(resource)) : path;
+      const now = match(at, resource);
+      if (type === "modified" && ev.prev_kv !== undefined && ev.prev_kv !== null) {
+        // As the Kubernetes API server does for a selecting watch: labels that start to match make the
+        // object "added", labels that stop matching make it "deleted".
+        const before = decode(path, ev.prev_kv.value, ev.prev_kv.mod_revision);
+        const was = before !== undefined && match(at, before);
+        if (!was && !now) continue;
+        if (!was) type = "added";
+        else if (!now) type = "deleted";
+      } else if (!now) continue;
       queue.push({ type, resource, revision: ev.kv.mod_revision });
     }
     if (newest !== undefined && (last === undefined || newest > last)) last = newest;

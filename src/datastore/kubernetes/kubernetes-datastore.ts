@@ -244,17 +244,42 @@ export class KubernetesDatastore implements Datastore {
       path = `/apis/${CRD_GROUP}/${VERSION}/${crdPlural(def)}`;
       map = (o) => fromCrd(o as unknown as CrdObject);
     }
+    // Calico selectors are applied here, so the API server cannot tell this watch that an object's
+    // labels stopped (or started) matching: whether each object matched is remembered instead, and a
+    // change is reported as the API server reports it for its own selectors (ADDED when it starts to
+    // match, DELETED when it stops). An object first seen in a MODIFIED event that no longer matches is
+    // reported DELETED: the consumer may hold it from its list, and a stray deletion is harmless.
+    const matched = new Map<string, boolean>();
+    const selecting = options.labelSelector !== undefined && options.labelSelector.trim() !== "";
+    const selection = (r: Resource, type: "ADDED" | "MODIFIED" | "DELETED") => {
+      const key = storagePath(keyOf(r));
+      const now = match(key, r);
+      if (!selecting) return now ? type : undefined;
+      const was = matched.get(key);
+      if (type === "DELETED") {
+        matched.delete(key);
+        return was === false || (was === undefined && !now) ? undefined : type;
+      }
+      matched.set(key, now);
+      if (type === "ADDED") return now ? type : undefined;
+      if (was === undefined) return now ? type : "DELETED";
+      if (was && now) return type;
+      if (now) return "ADDED";
+      return was ? "DELETED" : undefined;
+    };
     const spec = {
       path,
       ...(fieldSelector !== undefined ? { fieldSelector } : {}),
       what: `${options.kind} watch`,
       map: (type: "ADDED" | "MODIFIED" | "DELETED", o: Record<string, unknown>) => {
         const r = map(o, type);
-        if (r === undefined || !match(storagePath(keyOf(r)), r)) return undefined;
+        if (r === undefined) return undefined;
+        const seen = selection(r, type);
+        if (seen === undefined) return undefined;
         const kind =
           def.kind === "WorkloadEndpoint" && podAddresses(o as unknown as K8sPod).length === 0
             ? "DELETED"
-            : type;
+            : seen;
         const revision = r.metadata.resourceVersion ?? "";
         return {
           type: ({ ADDED: "added", MODIFIED: "modified", DELETED: "deleted" } as const)[kind],

@@ -120,8 +120,63 @@ describe("tabby bgp decode / encode", () => {
     expect(msgs.map((m) => m.type ?? "error")).toEqual(["OPEN", "KEEPALIVE", "error"]);
     expect(msgs[2]).toMatchObject({
       offset: a.length - updates[0]!.length,
-      error: { detail: expect.stringMatching(/^truncated message: \d+ of \d+ bytes$/) },
+      error: {
+        detail: expect.stringMatching(
+          /^truncated message: the stream ends after \d+ of the \d+ bytes its header declares$/,
+        ),
+      },
     });
+  });
+
+  it("a cut-short message whose header claims more than the session's maximum is the RFC's Bad Message Length, with code, subcode and offset", async () => {
+    for (const claimed of [4097, 8000, 65535]) {
+      const header = [...new Array(16).fill(0xff), claimed >> 8, claimed & 0xff, 2];
+      const { cli, out } = io();
+      expect(
+        await runDecode([file(`l${claimed}.bin`, b(encodeMessage({ type: "KEEPALIVE" }), header))], cli),
+      ).toBe(1);
+      const msgs = lines(out.stdout);
+      expect(msgs[1]).toMatchObject({
+        offset: 19,
+        error: {
+          code: 1,
+          subcode: 2,
+          subcodeName: "Bad Message Length",
+          offset: 16,
+          data: (claimed >> 8).toString(16).padStart(2, "0") + (claimed & 0xff).toString(16).padStart(2, "0"),
+        },
+      });
+    }
+    // Within the maximum, the capture simply ends inside the message; a header cut short says so too.
+    const inside = io();
+    expect(
+      await runDecode(
+        [file("in.bin", new Uint8Array([...new Array(16).fill(0xff), 0x10, 0x00, 2]))],
+        inside.cli,
+      ),
+    ).toBe(1);
+    expect(lines(inside.out.stdout)[0]).toMatchObject({
+      error: { detail: expect.stringMatching(/19 of the 4096 bytes/) },
+    });
+    const header = io();
+    expect(await runDecode([file("hd.bin", new Uint8Array([0xff, 0xff, 0xff]))], header.cli)).toBe(1);
+    expect(lines(header.out.stdout)[0]).toMatchObject({
+      error: { detail: expect.stringMatching(/3 of the 19 header bytes/) },
+    });
+  });
+
+  it("an empty input holds no message and exits 1; a directory or a missing file is named", async () => {
+    const empty = io();
+    expect(await runDecode([file("empty.bin", new Uint8Array(0))], empty.cli)).toBe(1);
+    expect(empty.out.stdout).toBe("");
+    expect(empty.out.stderr).toMatch(/^tabby bgp decode: .*empty\.bin holds no BGP message \(0 bytes\)\n$/);
+    const dir = mkdtempSync(join(tmpdir(), "tabby-decode-"));
+    const d = io();
+    expect(await runDecode([dir], d.cli)).toBe(1);
+    expect(d.out.stderr).toBe(`tabby bgp decode: cannot read ${dir}: is a directory, not a file\n`);
+    const missing = io();
+    expect(await runDecode([join(dir, "nope.bin")], missing.cli)).toBe(1);
+    expect(missing.out.stderr).toBe(`tabby bgp decode: cannot read ${join(dir, "nope.bin")}: no such file\n`);
   });
 
   it("stops at a header error with the complete messages printed first", async () => {
@@ -171,6 +226,6 @@ describe("tabby bgp decode / encode", () => {
     expect(u.out.stderr).toContain("Usage: tabby bgp decode");
     const missing = io();
     expect(await runDecode([join(dir, "nope.bin")], missing.cli)).toBe(1);
-    expect(missing.out.stderr).toMatch(/ENOENT/);
+    expect(missing.out.stderr).toMatch(/cannot read .*nope\.bin: no such file/);
   });
 });

@@ -51,4 +51,50 @@ describe("command usage and planned commands", () => {
     expect(await tabby(["node", "run", "--help"], help.cli)).toBe(0);
     expect(help.out.stdout).toContain("Usage: tabby node run");
   });
+
+  it("every command the help lists as working answers --help with its usage, and only planned ones say not implemented", async () => {
+    const help = async (run: (argv: string[], c: CliIo) => number | Promise<number>) => {
+      const h = io();
+      expect(await run(["--help"], h.cli)).toBe(0);
+      const all = h.out.stdout.split("\n");
+      const from = all.indexOf("Commands:") + 1;
+      const to = all.indexOf("", from);
+      return all
+        .slice(from, to)
+        .filter((l) => /^ {2}[a-z]/.test(l))
+        .map((l) => ({
+          words: l
+            .trim()
+            .split(/\s+/)
+            .filter((w) => /^[a-z]+$/.test(w))
+            .slice(0, 2),
+          line: l,
+        }));
+    };
+    for (const [name, run] of [
+      ["tabby", tabby],
+      ["tabbyctl", tabbyctl],
+    ] as const) {
+      const commands = await help(run);
+      expect(commands.length).toBeGreaterThan(5);
+      for (const { words, line } of commands) {
+        // "node run" / "bgp decode": two words when the second is a subcommand, one otherwise ("apply").
+        const argv =
+          /^ {2}[a-z]+ [a-z]+ {2}/.test(`${line}  `) || /^ {2}[a-z]+ [a-z]+(\s|$)/.test(line)
+            ? words
+            : words.slice(0, 1);
+        const c = io();
+        const code = await run([...argv, "--help"], c.cli);
+        const said = `${c.out.stdout}${c.out.stderr}`;
+        if (line.includes("not implemented")) {
+          expect(code, `${name} ${argv.join(" ")}`).toBe(2);
+          expect(said).toMatch(/not implemented yet/);
+        } else {
+          expect(code, `${name} ${argv.join(" ")} --help: ${said}`).toBe(0);
+          expect(said, `${name} ${argv.join(" ")}`).toMatch(/Usage:/);
+          expect(said).not.toMatch(/not implemented/i);
+        }
+      }
+    }
+  });
 });

@@ -296,6 +296,26 @@ spec: {node: n1, nodeSelector: all(), peerIP: 10.0.0.1}
     expect(broken.stderr).toMatch(/^broken\.yaml:\d+:\d+: document 1: YAML syntax: /);
   });
 
+  it("names a duplicate key, and refuses a binary file without echoing its bytes", async () => {
+    const t = await ctl({
+      "dup.yaml":
+        "apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: d}\nspec:\n  cidr: 10.9.0.0/16\n  cidr: 10.8.0.0/16\n",
+      "blob.yaml": `\u007fELF\u0002\u0001\u0001${"\u0000".repeat(400)}apiVersion: x\n`,
+    });
+    const dup = await t.run("apply", "-f", "dup.yaml");
+    expect(dup.code).toBe(1);
+    expect(dup.stderr.split("\n")[0]).toBe(
+      'dup.yaml:6:3: document 1: YAML syntax: duplicate key "cidr" in one mapping',
+    );
+    const blob = await t.run("apply", "-f", "blob.yaml");
+    expect(blob.code).toBe(1);
+    expect(blob.stderr.split("\n")[0]).toBe(
+      "blob.yaml: not YAML or JSON: the file holds binary data (byte 7 is a NUL)",
+    );
+    expect(blob.stderr.length).toBeLessThan(200);
+    expect(await t.stored("IPPool")).toEqual([]);
+  });
+
   it("refuses changing an immutable field and a stale resourceVersion", async () => {
     const t = await ctl({ "pools.yaml": POOLS });
     await t.run("apply", "-f", "pools.yaml");

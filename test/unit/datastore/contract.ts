@@ -204,6 +204,27 @@ function contractSuite(name: string, open: () => Promise<Datastore>, hooks: Cont
       await ds.close();
     });
 
+    it("a watch with a label selector sees an object whose labels stop matching as deleted, and one that starts matching as added", async () => {
+      const ds = await open();
+      const start = await ds.list("IPPool");
+      const w = ds.watch({ kind: "IPPool", labelSelector: "rack == 'a'", fromRevision: start.revision });
+      const it = w[Symbol.asyncIterator]();
+      const a = await ds.create(pool("p", "10.0.0.0/16", { rack: "a" }));
+      await ds.create(pool("q", "10.1.0.0/16", { rack: "b" }));
+      const moved = await ds.update({ ...a, metadata: { ...a.metadata, labels: { rack: "b" } } });
+      const q = await ds.get({ kind: "IPPool", name: "q" });
+      await ds.update({ ...q, metadata: { ...q.metadata, labels: { rack: "a" } } });
+      const events = await take(it, 3);
+      expect(events.map((e) => `${e.type} ${e.resource.metadata.name}`)).toEqual([
+        "added p",
+        "deleted p",
+        "added q",
+      ]);
+      expect(events[1]!.revision).toBe(moved.metadata.resourceVersion);
+      w.close();
+      await ds.close();
+    });
+
     it("refuses to watch from a revision it no longer has", async () => {
       const ds = await open();
       const w = ds.watch({ kind: "IPPool", fromRevision: "-5" });

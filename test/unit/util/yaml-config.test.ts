@@ -96,7 +96,7 @@ describe("YAML config loading", () => {
 
   it("refuses duplicate keys", () => {
     const e = errorOf(() => parseYamlConfig("as: 1\nas: 2\n", "d.yaml", decodeSpeaker));
-    expect(e.message).toMatch(/^d\.yaml:2:1: YAML syntax: .*[Uu]nique/);
+    expect(e.message).toBe('d.yaml:2:1: YAML syntax: duplicate key "as" in one mapping');
   });
 
   it("loads from a file and names an unreadable one", async () => {
