@@ -32,9 +32,12 @@ export interface LoadResult {
 }
 
 /** Where a text read from a file shows it is not text at all: a NUL, or bytes that are not UTF-8. */
-function binaryAt(text: string): number | undefined {
-  const i = text.search(/[\u0000\uFFFD]/);
-  return i < 0 ? undefined : Buffer.byteLength(text.slice(0, i), "utf8");
+function binaryAt(text: string): { byte: number; nul: boolean } | undefined {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0 || c === 0xfffd) return { byte: Buffer.byteLength(text.slice(0, i), "utf8"), nul: c === 0 };
+  }
+  return undefined;
 }
 
 export function loadDocuments(text: string, file: string): LoadResult {
@@ -43,7 +46,7 @@ export function loadDocuments(text: string, file: string): LoadResult {
     const issue: LocatedIssue = {
       file,
       path: [],
-      rule: `not YAML or JSON: the file holds binary data (byte ${binary} is ${text.codePointAt(text.search(/[\u0000\uFFFD]/)) === 0 ? "a NUL" : "not UTF-8"})`,
+      rule: `not YAML or JSON: the file holds binary data (byte ${binary.byte} is ${binary.nul ? "a NUL" : "not UTF-8"})`,
     };
     return { resources: [], issues: [issue], count: 1 };
   }

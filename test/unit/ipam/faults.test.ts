@@ -54,7 +54,10 @@ async function heldByHandle(ds: Datastore): Promise<Map<string, Set<string>>> {
     for (const a of allocationsOf(r.spec as BlockSpec)) {
       const h = a.handle ?? "";
       let set = out.get(h);
-      if (set === undefined) out.set(h, (set = new Set()));
+      if (set === undefined) {
+        set = new Set();
+        out.set(h, set);
+      }
       if (set.has(a.address)) throw new Error(`${a.address} allocated twice to ${h}`);
       set.add(a.address);
     }
