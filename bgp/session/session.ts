@@ -61,6 +61,8 @@ export interface SessionOptions {
   readonly clock: Clock;
   readonly transport: SessionTransport;
   readonly handlers: SessionHandlers;
+  /** What the kernel dropped for MD5 signatures since the last call (bgp/transport/md5-counters.ts). */
+  readonly md5Drops?: () => Md5Drops | undefined;
 }
 
 export type MessageKind = BgpMessage["type"];
@@ -100,6 +102,42 @@ export function collisionKeepsExisting(
   return existingInitiatedLocally ? !localLower : localLower;
 }
 
+/** TCP segments this host's kernel dropped for their MD5 signature since the last call (TcpExt counters). */
+export interface Md5Drops {
+  /** A signature that did not verify (TCPMD5Failure): both sides have keys, and they differ. */
+  readonly wrong: number;
+  /** A signature expected but absent (TCPMD5NotFound): we have a key, the peer sent none. */
+  readonly missing: number;
+  /** A signature we had no key for (TCPMD5Unexpected): the peer has a key, we have none. */
+  readonly unexpected: number;
+}
+
+/**
+ * Why a connect the peer never answered failed, in words for `tabby bgp peers`: RFC 2385 peers drop a
+ * segment with a wrong or missing signature without a reply, so silence is the only symptom a
+ * password mismatch shows the connecting side; what this host's kernel counted says more when the
+ * peer also tries to connect to us. Pure.
+ */
+export function unansweredConnect(seconds: number, md5: boolean, drops?: Md5Drops): string {
+  const base = `no answer from the peer in ${seconds} s (connection attempt not answered)`;
+  const counted: string[] = [];
+  if (drops !== undefined) {
+    if (drops.wrong > 0) counted.push(`${drops.wrong} with a signature that does not match our password`);
+    if (drops.missing > 0) counted.push(`${drops.missing} without the signature our password requires`);
+    if (drops.unexpected > 0)
+      counted.push(`${drops.unexpected} signed although we have no password for them`);
+  }
+  const kernel =
+    counted.length > 0
+      ? `; this host's kernel dropped TCP segments for their MD5 signature: ${counted.join(", ")}`
+      : "";
+  if (md5)
+    return `${base}: TCP MD5 key missing or wrong? (a peer with another key, or none, drops our signed segments silently)${kernel}`;
+  if (drops !== undefined && drops.unexpected > 0)
+    return `${base}: the peer signs with TCP MD5, but no password is configured for it${kernel}`;
+  return `${base}: the peer is down, filtered, or expects a TCP MD5 password${kernel}`;
+}
+
 export function describeDown(r: DownReason): string {
   switch (r.kind) {
     case "stop":
@@ -126,6 +164,7 @@ export class Session {
   /** Wall time of the last state change. */
   since: number;
   lastError: string | undefined;
+  private connectStartedAt = 0;
 
   constructor(private readonly o: SessionOptions) {
     this.fsm = initialState(o.fsm);
@@ -352,6 +391,7 @@ export class Session {
         this.startConnect();
         return;
       case "disconnect":
+        if (this.fsm.name === "Connect") this.noteUnanswered();
         this.connecting?.abort();
         this.connecting = undefined;
         this.closeConn();
@@ -428,10 +468,25 @@ export class Session {
     c.socket.once("close", () => t.cancel());
   }
 
+  /**
+   * The ConnectRetry timer ran out on an attempt the peer never answered (no SYN-ACK, no RST): say so
+   * now, not only when a connect timeout much longer than the retry finally fires.
+   */
+  private noteUnanswered(): void {
+    if (this.connecting === undefined) return;
+    this.lastError = unansweredConnect(
+      Math.round((this.o.clock.now() - this.connectStartedAt) / 1000),
+      this.o.connect.md5Key !== undefined && this.o.connect.md5Key !== "",
+      this.o.md5Drops?.(),
+    );
+  }
+
   private startConnect(): void {
+    this.noteUnanswered();
     this.connecting?.abort();
     const ac = new AbortController();
     this.connecting = ac;
+    this.connectStartedAt = this.o.clock.now();
     this.o.transport.connect({ ...this.o.connect, signal: ac.signal }).then(
       (socket) => {
         if (this.connecting !== ac) {

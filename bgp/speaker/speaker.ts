@@ -25,6 +25,7 @@ import { FAMILIES, type Negotiated } from "../session/negotiate.js";
 import { type Clock, describeDown, Session, type SessionTransport } from "../session/session.js";
 import { connectTcp } from "../transport/connect.js";
 import { TcpListener } from "../transport/listener.js";
+import { md5DropTracker, readMd5Counters } from "../transport/md5-counters.js";
 import { setMinTtl, setTtl } from "../transport/socket-options.js";
 import type { OriginateConfig, PeerConfig, SpeakerConfig } from "./config.js";
 import { sessionConfig } from "./peer-session.js";
@@ -381,6 +382,9 @@ export class Speaker {
       localRouterId: this.config.routerId,
       clock: this.deps.clock,
       transport: this.deps.transport ?? { connect: connectTcp },
+      ...(this.deps.transport === undefined
+        ? { md5Drops: md5DropTracker(() => readMd5Counters(this.deps.netnsPath)) }
+        : {}),
       handlers: {
         established: (n) => this.onEstablished(peer, n),
         update: (u) => this.onUpdate(peer, u),

@@ -68,7 +68,8 @@ describeWith(["root", "iproute2", "bird"], "TCP MD5 with BIRD", () => {
         },
       });
     const g = await birdFor(good, "10.0.0.2", 65002, "s3cret", true);
-    await birdFor(bad, "10.0.0.3", 65003, "wrong", true);
+    // The wrong key, on a BIRD that connects too: our kernel then sees its badly signed SYNs.
+    await birdFor(bad, "10.0.0.3", 65003, "wrong", false);
     await birdFor(inbound, "10.0.0.4", 65004, "in-key", false);
     await waitEstablished(tabby, "10.0.0.2");
     await waitEstablished(tabby, "10.0.0.4");
@@ -81,6 +82,15 @@ describeWith(["root", "iproute2", "bird"], "TCP MD5 with BIRD", () => {
     });
     const badPeer = tabby.peerStatus().find((p) => p.address === "10.0.0.3")!;
     expect(badPeer.state).not.toBe("Established");
+    // The status says why from the first unanswered connect on, and what the kernel counted once it has
+    // a baseline (the second).
+    await eventually(
+      () =>
+        /^no answer from the peer in \d+ s \(connection attempt not answered\): TCP MD5 key missing or wrong\? .*; this host's kernel dropped TCP segments for their MD5 signature: \d+ with a signature that does not match our password/.test(
+          tabby.peerStatus().find((p) => p.address === "10.0.0.3")!.lastError ?? "",
+        ),
+      { what: "the MD5 reason in the bad peer's status", timeoutMs: 30_000 },
+    );
     expect(badPeer.messages.received.OPEN).toBe(0);
     // Nothing disturbed the good sessions.
     for (const a of ["10.0.0.2", "10.0.0.4"])
