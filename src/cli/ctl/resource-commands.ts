@@ -15,9 +15,10 @@ import type { Resource } from "../../api/meta.js";
 import { findKindByAlias, KINDS } from "../../api/registry.js";
 import { chooseDatastore, type DatastoreChoice } from "../../datastore/choose.js";
 import { type OpenOptions, openDatastore } from "../../datastore/open.js";
-import type { Datastore, ResourceKey } from "../../datastore/types.js";
+import { type Datastore, keyOf, type ResourceKey } from "../../datastore/types.js";
 import { isTabbyError } from "../../util/errors.js";
 import type { CliIo } from "../io.js";
+import { applyInOrder, WritesFailed } from "./apply-in-order.js";
 import type { CtlArgs } from "./args.js";
 import { loadDocuments } from "./documents.js";
 import { type OutputFormat, renderGet } from "./output.js";
@@ -184,13 +185,26 @@ export async function runWrite(
       skipNotExists: args.skipNotExists,
     });
     if (issues.length > 0 || plan.issues.length > 0) return refuse([...issues, ...plan.issues]);
+    const failed = (why: string) => {
+      io.stderr(`tabbyctl ${action}: failed to ${action}${kindSummary(items)} resources: ${why}\n`);
+      return 1;
+    };
     try {
       if (ds.batch !== undefined) await ds.batch(plan.ops);
-      else for (const op of plan.ops) await applyOne(ds, op);
+      else {
+        const byKey = new Map<string, Resource>();
+        for (const list of stored.values()) for (const r of list) byKey.set(storedKey(keyOf(r)), r);
+        await applyInOrder(ds, plan.ops, (k) => byKey.get(storedKey(k)));
+      }
     } catch (e) {
+      if (e instanceof WritesFailed) {
+        const back =
+          e.rolledBack > 0 ? `; rolled back the ${e.rolledBack} resource(s) this command had written` : "";
+        const left = e.left.length > 0 ? `; rolling back failed for ${e.left.join(", ")}` : "";
+        return failed(`${e.message}${back}${left}`);
+      }
       if (!isTabbyError(e)) throw e;
-      io.stderr(`tabbyctl ${action}: failed to ${action}${kindSummary(items)} resources: ${e.message}\n`);
-      return 1;
+      return failed(e.message);
     }
     const handled = plan.ops.length + plan.skipped;
     io.stdout(`Successfully ${PAST[action]} ${handled}${kindSummary(items)} resource(s)\n`);
@@ -214,15 +228,7 @@ function sortIssues(list: readonly LocatedIssue[]): LocatedIssue[] {
     .map((x) => x.issue);
 }
 
-async function applyOne(
-  ds: Datastore,
-  op: Parameters<NonNullable<Datastore["batch"]>>[0][number],
-): Promise<void> {
-  if (op.op === "create") await ds.create(op.resource);
-  else if (op.op === "update") await ds.update(op.resource);
-  else
-    await ds.delete(op.key, op.resourceVersion !== undefined ? { resourceVersion: op.resourceVersion } : {});
-}
+const storedKey = (k: ResourceKey) => `${k.kind}/${k.namespace ?? ""}/${k.name}`;
 
 const FORMATS: Record<string, OutputFormat> = {
   ps: "ps",

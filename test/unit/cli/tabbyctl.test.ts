@@ -4,11 +4,17 @@ import type { CliIo } from "../../../src/cli/io.js";
 import { main } from "../../../src/cli/tabbyctl.js";
 import { chooseDatastore } from "../../../src/datastore/choose.js";
 import { EmbeddedDatastore } from "../../../src/datastore/embedded.js";
+import type { Datastore } from "../../../src/datastore/types.js";
+import { FaultyDatastore } from "../../harness/faulty-datastore.js";
 import { makeTempDir } from "../../harness/naming.js";
 import { testScope } from "../../harness/scope.js";
 
 /** A tabbyctl with files from a map, stdin from a string, and the embedded store in a temp dir. */
-async function ctl(files: Record<string, string> = {}, env: Record<string, string> = {}) {
+async function ctl(
+  files: Record<string, string> = {},
+  env: Record<string, string> = {},
+  wrap?: (ds: Datastore) => Datastore,
+) {
   const dir = await makeTempDir(testScope());
   let stdin = "";
   const deps: CtlDeps = {
@@ -23,6 +29,9 @@ async function ctl(files: Record<string, string> = {}, env: Record<string, strin
       return inDir.length > 0 ? inDir.map((f) => f.slice(p.length + 1)).sort() : undefined;
     },
     readStdin: async () => stdin,
+    ...(wrap !== undefined
+      ? { openDatastore: async (c, o) => wrap(await processDeps.openDatastore(c, o)) }
+      : {}),
   };
   const run = async (...argv: string[]) => {
     const out = { stdout: "", stderr: "" };
@@ -54,6 +63,13 @@ async function ctl(files: Record<string, string> = {}, env: Record<string, strin
     },
   };
 }
+
+const MORE = ["a", "b", "c", "d"]
+  .map(
+    (n, i) =>
+      `apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: ${n}}\nspec: {cidr: 10.${60 + i}.0.0/16}\n`,
+  )
+  .join("---\n");
 
 const POOLS = `apiVersion: projectcalico.org/v3
 kind: IPPool
@@ -294,6 +310,35 @@ spec: {node: n1, nodeSelector: all(), peerIP: 10.0.0.1}
     const broken = await t.run("apply", "-f", "broken.yaml");
     expect(broken.code).toBe(1);
     expect(broken.stderr).toMatch(/^broken\.yaml:\d+:\d+: document 1: YAML syntax: /);
+  });
+
+  it("without transactions (Kubernetes), a write that fails half-way rolls back the ones before it, also when its reply was lost", async () => {
+    for (const fault of ["fail-before", "fail-after"] as const) {
+      let writes = 0;
+      const t = await ctl(
+        { "pools.yaml": POOLS, "more.yaml": MORE },
+        {},
+        (ds) =>
+          new FaultyDatastore(ds, {
+            withoutBatch: true,
+            schedule: ({ method }) =>
+              method === "create" || method === "update" || method === "delete"
+                ? ++writes === 3
+                  ? fault
+                  : undefined
+                : undefined,
+          }),
+      );
+      const r = await t.run("apply", "-f", "more.yaml");
+      expect(r.code, r.stderr).toBe(1);
+      const rolled = fault === "fail-after" ? 3 : 2;
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `^tabbyctl apply: failed to apply .*injected fault: connection lost (before|after) create .*; rolled back the ${rolled} resource\\(s\\) this command had written\n$`,
+        ),
+      );
+      expect(await t.stored("IPPool")).toEqual([]);
+    }
   });
 
   it("names a duplicate key, and refuses a binary file without echoing its bytes", async () => {
