@@ -313,10 +313,34 @@ async function add(s: Session, req: CniRequest): Promise<object> {
   }
 }
 
-/** KDD: patches the pod's annotations; etcd: creates the endpoint, replacing one of an old sandbox. */
+/**
+ * KDD: patches the pod's annotations; etcd: creates the endpoint, replacing one of an old sandbox. A
+ * write whose reply was lost may have landed: the failed ADD then removes the endpoint if it is this
+ * sandbox's, so that nothing of it outlives the rollback.
+ */
 async function writeEndpoint(s: Session, w: Workload, wep: Resource): Promise<void> {
   const ds = await s.store();
   if (ds.type === "kubernetes" && w.orchestrator !== "k8s") return; // No pod to annotate (podman on KDD).
+  try {
+    await writeEndpointOnce(ds, w, wep);
+  } catch (e) {
+    if (isTabbyError((e as { cause?: unknown }).cause, "DATASTORE_IO")) {
+      await removeOwnEndpoint(ds, w, (wep.spec as { containerID?: string }).containerID).catch(
+        () => undefined,
+      );
+    }
+    throw e;
+  }
+}
+
+async function removeOwnEndpoint(ds: Datastore, w: Workload, containerId: string | undefined): Promise<void> {
+  const key = { kind: "WorkloadEndpoint", name: w.endpointName, namespace: w.namespace };
+  const now = await ds.get(key);
+  if ((now.spec as { containerID?: string }).containerID !== containerId) return;
+  await ds.delete(key, { resourceVersion: now.metadata.resourceVersion ?? "" });
+}
+
+async function writeEndpointOnce(ds: Datastore, w: Workload, wep: Resource): Promise<void> {
   try {
     await ds.create(wep);
   } catch (e) {
