@@ -13,6 +13,7 @@ import { allocationsOf, blockCidr, freeCount, isEmpty, newBlock } from "./block.
 import { formatTime } from "./clock.js";
 import {
   backoff,
+  deleteIfUnchanged,
   type IpamContext,
   isConflict,
   isExists,
@@ -142,13 +143,7 @@ export async function claimAffineBlock(
 }
 
 async function deleteQuietly(ctx: IpamContext, aff: Versioned<AffinitySpec>): Promise<void> {
-  try {
-    await redoable(ctx, [{ kind: "BlockAffinity", name: aff.name }], () =>
-      ctx.store.delete("BlockAffinity", aff.name, aff.revision),
-    );
-  } catch (e) {
-    if (!isRace(e)) throw e;
-  }
+  await deleteIfUnchanged(ctx, "BlockAffinity", aff.name, aff.revision);
 }
 
 /**

@@ -247,6 +247,34 @@ function canonical(v: unknown): string {
 }
 
 /**
+ * Deletes an object if it is still at `revision`, settling a lost reply by reading back: true when it is
+ * gone, false when someone else changed or deleted it first. For deletes whose caller would otherwise
+ * take "lost race" for "done" (a quiet cleanup), where a delete that never landed must be retried.
+ */
+export async function deleteIfUnchanged(
+  ctx: IpamContext,
+  kind: IpamKind,
+  name: string,
+  revision: string,
+): Promise<boolean> {
+  for (let i = 0; i < ctx.retries; i++) {
+    try {
+      await ctx.store.delete(kind, name, revision);
+      return true;
+    } catch (e) {
+      if (isRace(e)) return false;
+      if (!isUnknownOutcome(e)) throw e;
+      if (kind === "IPAMBlock") ctx.blocks.delete(name);
+      if (kind === "IPAMHandle") ctx.handles.delete(name);
+      const now = await readBack(`delete of ${kind}(${name})`, e, () => ctx.store.get(kind, name));
+      if (now === undefined) return true;
+      if (now.revision !== revision) return false;
+    }
+  }
+  throw new Error(`${kind}(${name}): delete retries exhausted`);
+}
+
+/**
  * Runs a write that is safe to redo from a fresh read (a claim step, an affinity change, a repair): a
  * failure of unknown outcome forgets the cached copies of `keys` and is reported as a lost race, so that
  * the caller's retry loop reads again and decides from what is stored.

@@ -19,11 +19,11 @@ import {
   adjustHandle,
   backoff,
   cachedBlock,
+  deleteIfUnchanged,
   type IpamContext,
   isRace,
   readBlock,
   readHandle,
-  redoable,
   refreshBlock,
   writeBlock,
 } from "./context.js";
@@ -192,11 +192,7 @@ export async function releaseHandle(ctx: IpamContext, handleId: string): Promise
   // all read fresh above before their counts were dropped.)
   const rest = await readHandle(ctx, id);
   if (rest !== undefined && allGone(rest.spec.block)) {
-    await redoable(ctx, [{ kind: "IPAMHandle", name: rest.name }], () =>
-      ctx.store.delete("IPAMHandle", rest.name, rest.revision),
-    ).catch((e) => {
-      if (!isRace(e)) throw e;
-    });
+    await deleteIfUnchanged(ctx, "IPAMHandle", rest.name, rest.revision);
     ctx.handles.delete(rest.name);
   }
   return released;
