@@ -12,6 +12,7 @@
  * leave the kernel routes in place (peers keep ours under graceful restart; see docs/agent.md).
  */
 
+import type { BirdView } from "./bird-cli.js";
 import { writeFile } from "node:fs/promises";
 import type { Speaker as SpeakerType } from "../../bgp/speaker/speaker.js";
 import { Speaker } from "../../bgp/speaker/speaker.js";
@@ -530,6 +531,22 @@ export class NodeAgent {
 
   get bgp(): SpeakerType | undefined {
     return this.speaker;
+  }
+
+  /** What the BIRD control socket of one family shows (bird-control.ts): its sessions and Loc-RIB. */
+  birdView(family: "ipv4" | "ipv6"): BirdView {
+    const speaker = this.speaker;
+    const sessions = (speaker?.peerStatus() ?? []).filter((p) => p.address.includes(":") === (family === "ipv6"));
+    return {
+      routerId: speaker?.cfg.routerId ?? this.opts.routerId,
+      bootedAt: this.startedAt,
+      reconfiguredAt: this.lastReconfiguredAt ?? this.startedAt,
+      gracefulRestartWaiting: sessions.filter(
+        (p) => p.state === "Established" && !p.families.every((f) => p.endOfRibReceived.includes(f)),
+      ).length,
+      sessions,
+      routes: (prefix) => speaker?.ribEntries(family, prefix) ?? [],
+    };
   }
 
   /** SIGTERM: Cease to every peer; kernel routes stay (docs/agent.md says why). */

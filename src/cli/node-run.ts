@@ -6,9 +6,10 @@
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { serveAgentMetrics, serveAgentStatus, serveHealth } from "../agent/agent-servers.js";
+import { serveBirdControl } from "../agent/bird-control.js";
 import { nodeAddress } from "../agent/node-address.js";
 import { NodeAgent } from "../agent/node-agent.js";
 import { resolveRouterId } from "../agent/router-id.js";
@@ -42,6 +43,7 @@ export const NODE_RUN_ENV = [
   "POD_NAMESPACE",
   "NAMESPACE",
   "TABBY_STATUS_SOCKET",
+  "TABBY_BIRD_SOCKET_DIR",
   "TABBY_CNI_SOCKET",
   "TABBY_LOG_LEVEL",
   "TABBY_MTU_FILE",
@@ -173,6 +175,21 @@ export async function runNode(argv: readonly string[], io: CliIo, signal?: Abort
     servers.push(
       await serveAgentStatus(agent, values.socket ?? env.TABBY_STATUS_SOCKET ?? "/var/run/tabby/node.sock"),
     );
+    // BIRD's control sockets, for calicoctl node status, birdc, readiness probes and the bird exporter.
+    // A socket another process holds (a BIRD left running) costs only this view, not the node.
+    if (settings.networkingBackend === "bird") {
+      const dir = env.TABBY_BIRD_SOCKET_DIR || "/var/run/calico";
+      const sockets: ["ipv4" | "ipv6", string][] = [["ipv4", "bird.ctl"]];
+      if (v6 !== undefined) sockets.push(["ipv6", "bird6.ctl"]);
+      for (const [family, file] of sockets) {
+        try {
+          servers.push(await serveBirdControl(join(dir, file), () => agent.birdView(family)));
+        } catch (e) {
+          if (!isTabbyError(e)) throw e;
+          log.error({ err: e.message, file: join(dir, file) }, "BIRD control socket not served");
+        }
+      }
+    }
     // The CNI plugin's fast path: the installed shim forwards each pod's call here.
     servers.push(
       await serveCniSocket(env.TABBY_CNI_SOCKET || DEFAULT_AGENT_SOCKET, {

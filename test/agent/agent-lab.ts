@@ -174,6 +174,7 @@ export class AgentLab {
       TABBY_MTU_FILE: join(dir, "mtu"),
       CALICO_NODENAME_FILE: join(dir, "nodename"),
       TABBY_STATUS_SOCKET: socket,
+      TABBY_BIRD_SOCKET_DIR: join(dir, "bird"),
       TABBY_CNI_SOCKET: join(dir, "cni.sock"),
       TABBY_LOG_LEVEL: "info",
       ...extraEnv,

@@ -7,8 +7,10 @@
  * session; kill -9 of one agent keeps traffic flowing and the restarted agent rewrites no route;
  * deleting the pool's blocks' pool withdraws its routes everywhere.
  */
+import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { beforeAll, expect, it } from "vitest";
 import type { CalicoNodeStatusStatus } from "../../src/api/calico-node-status.js";
 import type { Resource } from "../../src/api/meta.js";
@@ -24,6 +26,8 @@ const v3 = (kind: string, name: string, spec: unknown): Resource => ({
   metadata: { name },
   spec,
 });
+
+const execFileAsync = promisify(execFile);
 
 const NODES = [
   ["n1", "10.0.0.11"],
@@ -91,6 +95,38 @@ describeWith(
           .map((r) => [r.metadata.name, (r.spec as { bgp?: { ipv4Address?: string } }).bgp?.ipv4Address])
           .sort(),
       ).toEqual(NODES.map(([n, ip]) => [n, `${ip}/24`]));
+    });
+
+    it("the real birdc reads each agent's BIRD control socket: the sessions as Calico's BIRD lists them", async () => {
+      for (const n of nodes) {
+        const sock = join(n.dir, "bird", "bird.ctl");
+        const { stdout } = await execFileAsync("birdc", ["-s", sock, "show", "protocols"]);
+        const rows = stdout
+          .split("\n")
+          .slice(2)
+          .filter((l) => l.trim() !== "");
+        const want = [
+          `Global_${TOR_IP.replaceAll(".", "_")}`,
+          ...NODES.filter(([m]) => m !== n.name).map(([, ip]) => `Mesh_${ip.replaceAll(".", "_")}`),
+        ].sort();
+        expect(stdout.split("\n").slice(0, 2)).toEqual([
+          "BIRD 1.6.8-tabby ready.",
+          "name     proto    table    state  since       info",
+        ]);
+        expect(rows.map((r) => r.split(/\s+/).slice(0, 4).concat(r.split(/\s+/)[5]!)).sort()).toEqual(
+          want.map((w) => [w, "BGP", "master", "up", "Established"]),
+        );
+        const status = (await execFileAsync("birdc", ["-s", sock, "show", "status"])).stdout;
+        expect(status).toMatch(
+          /^BIRD 1\.6\.8-tabby ready\.\nBIRD 1\.6\.8-tabby\nRouter ID is 10\.0\.0\.\d+\n/,
+        );
+        expect(status).toMatch(/Daemon is up and running\n$/);
+        const all = (await execFileAsync("birdc", ["-s", sock, "show", "protocols", "all", want[0]!])).stdout;
+        expect(all).toContain(`    Neighbor address: ${TOR_IP}`);
+        expect(all).toContain("    Neighbor AS:      65000");
+        // IPv4-only nodes have no bird6.ctl, as calico-node runs no bird6 then.
+        await expect(readFile(join(n.dir, "bird", "bird6.ctl"))).rejects.toThrow(/ENOENT/);
+      }
     });
 
     it("pods ping each other across nodes with no encapsulation", async () => {

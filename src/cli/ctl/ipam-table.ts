@@ -1,9 +1,10 @@
 /**
- * The output primitives `calicoctl ipam` prints with, reproduced so that tabbyctl's tables read the same:
- * olekukonko/tablewriter v0.0.5 as calicoctl v3.30 used it (borders `+---+`, headers centred with the
- * extra space on the right, cells that look like decimal numbers right-aligned and all others left, one
- * space of padding), and Go's `%.5g` and `%.f` for the counts and percentages (round half to even, as
- * strconv does). Pure.
+ * The output primitives calicoctl prints with (`ipam show`, `node status`), reproduced so that
+ * tabbyctl's tables read the same: olekukonko/tablewriter v0.0.5 as calicoctl v3.30 used it (borders
+ * `+---+`, headers centred with the extra space on the right, cells that look like decimal numbers
+ * right-aligned and all others left, one space of padding, and any cell over 30 characters wrapped at
+ * spaces with minimal raggedness, its column then exactly 30 wide), and Go's `%.5g` and `%.f` for the
+ * counts and percentages (round half to even, as strconv does). Pure.
  */
 
 /** tablewriter's test for "a number", which it right-aligns (`1.6777e+07` is not one). */
@@ -17,19 +18,79 @@ function centre(s: string, width: number): string {
   return " ".repeat(left) + s + " ".repeat(gap - left);
 }
 
+/** tablewriter's MaxColWidth: longer cells are wrapped. */
+const MAX_CELL = 30;
+/** What tablewriter adds to the cost of a line longer than the limit (a word that cannot be split). */
+const OVERLONG_PENALTY = 1e5;
+
+/**
+ * Splits words into lines of at most `limit` characters with the least raggedness (the sum over all
+ * lines but the last of the squared room left), as tablewriter's WrapWords does; a word longer than the
+ * limit gets a line of its own. Pure.
+ */
+export function wrapWords(words: readonly string[], limit: number): string[][] {
+  const n = words.length;
+  const len = (i: number, j: number) => words.slice(i, j + 1).reduce((a, w) => a + w.length, 0) + (j - i);
+  const cost = new Array<number>(n).fill(Number.MAX_SAFE_INTEGER);
+  const next = new Array<number>(n).fill(n);
+  for (let i = n - 1; i >= 0; i--) {
+    if (len(i, n - 1) <= limit) {
+      cost[i] = 0;
+      next[i] = n;
+      continue;
+    }
+    for (let j = i + 1; j < n; j++) {
+      const l = len(i, j - 1);
+      const c = (limit - l) ** 2 + cost[j]! + (l > limit ? OVERLONG_PENALTY : 0);
+      if (c < cost[i]!) {
+        cost[i] = c;
+        next[i] = j;
+      }
+    }
+  }
+  const lines: string[][] = [];
+  for (let i = 0; i < n; i = next[i]!) lines.push(words.slice(i, next[i]));
+  return lines;
+}
+
+/** A cell as tablewriter lays it out: its lines, and the width it asks of its column. */
+function layout(cell: string): { lines: string[]; width: number } {
+  const raw = cell.split("\n");
+  let width = Math.min(MAX_CELL, Math.max(...raw.map((l) => l.length)));
+  const lines: string[] = [];
+  raw.forEach((para, i) => {
+    const words = para.split(" ");
+    const limit = Math.max(width, ...words.map((w) => w.length));
+    const wrapped = wrapWords(words, limit).map((ws) => ws.join(" "));
+    for (const l of wrapped) width = Math.max(width, l.length);
+    if (i > 0) lines.push(" ");
+    lines.push(...wrapped);
+  });
+  return { lines, width };
+}
+
 export function renderTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const head = header.map(layout);
+  const body = rows.map((r) => header.map((_, i) => layout(r[i] ?? "")));
+  const widths = header.map((_, i) => Math.max(head[i]!.width, ...body.map((r) => r[i]!.width)));
   const line = `+${widths.map((w) => "-".repeat(w + 2)).join("+")}+\n`;
-  const row = (cells: readonly string[], heading: boolean) =>
-    `|${cells
-      .map((c, i) => {
-        const w = widths[i]!;
-        if (heading) return ` ${centre(c, w)} `;
-        const t = c.trim();
-        return ` ${DECIMAL.test(t) || PERCENT.test(t) ? c.padStart(w) : c.padEnd(w)} `;
-      })
-      .join("|")}|\n`;
-  return line + row(header, true) + line + rows.map((r) => row(r, false)).join("") + line;
+  const print = (cells: readonly { lines: string[] }[], heading: boolean) => {
+    const height = Math.max(...cells.map((c) => c.lines.length));
+    let out = "";
+    for (let k = 0; k < height; k++) {
+      out += `|${cells
+        .map((c, i) => {
+          const w = widths[i]!;
+          const text = c.lines[k] ?? "";
+          if (heading) return ` ${centre(text.toUpperCase(), w)} `;
+          const t = text.trim();
+          return ` ${DECIMAL.test(t) || PERCENT.test(t) ? text.padStart(w) : text.padEnd(w)} `;
+        })
+        .join("|")}|\n`;
+    }
+    return out;
+  };
+  return line + print(head, true) + line + body.map((r) => print(r, false)).join("") + line;
 }
 
 /** Rounds half to even, as Go's strconv does for exact ties. */
