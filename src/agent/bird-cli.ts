@@ -149,7 +149,10 @@ function details(p: PeerStatus): Line[] {
 /** `show protocols [all] ["PATTERN" | NAME]`. */
 export function showProtocols(view: BirdView, now: number, all: boolean, pattern?: string): string {
   const sessions = view.sessions.filter((p) => pattern === undefined || patternMatches(pattern, p.name));
-  if (sessions.length === 0) return encodeReply([{ code: 8003, text: "No protocols match" }]);
+  // A pattern that matches nothing is BIRD's 8003. Without one, an agent with no session still answers
+  // with the (empty) table: BIRD always has protocols to list, and calicoctl rejects 8003 there.
+  if (sessions.length === 0 && pattern !== undefined)
+    return encodeReply([{ code: 8003, text: "No protocols match" }]);
   const lines: Line[] = [{ code: 2002, text: "name     proto    table    state  since       info" }];
   for (const p of sessions) {
     lines.push({ code: 1002, text: row(p, now) });

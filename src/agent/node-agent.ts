@@ -12,7 +12,6 @@
  * leave the kernel routes in place (peers keep ours under graceful restart; see docs/agent.md).
  */
 
-import type { BirdView } from "./bird-cli.js";
 import { writeFile } from "node:fs/promises";
 import type { Speaker as SpeakerType } from "../../bgp/speaker/speaker.js";
 import { Speaker } from "../../bgp/speaker/speaker.js";
@@ -31,6 +30,7 @@ import type { Datastore } from "../datastore/types.js";
 import { type Clock, delay, type TimerHandle } from "../util/clock.js";
 import type { Logger } from "../util/logger.js";
 import { type AffinityInput, computeBgpPlan, type PeerProblem } from "./bgp-plan.js";
+import type { BirdView } from "./bird-cli.js";
 import { ClusterCache } from "./cluster-cache.js";
 import {
   blockRouteMode,
@@ -536,7 +536,9 @@ export class NodeAgent {
   /** What the BIRD control socket of one family shows (bird-control.ts): its sessions and Loc-RIB. */
   birdView(family: "ipv4" | "ipv6"): BirdView {
     const speaker = this.speaker;
-    const sessions = (speaker?.peerStatus() ?? []).filter((p) => p.address.includes(":") === (family === "ipv6"));
+    const sessions = (speaker?.peerStatus() ?? []).filter(
+      (p) => p.address.includes(":") === (family === "ipv6"),
+    );
     return {
       routerId: speaker?.cfg.routerId ?? this.opts.routerId,
       bootedAt: this.startedAt,

@@ -6,16 +6,13 @@
  */
 import { parseCtlArgs } from "./ctl/args.js";
 import { runIpam } from "./ctl/ipam-commands.js";
+import { hostNodeStatusDeps, type NodeStatusDeps, runNodeStatus } from "./ctl/node-status.js";
 import { type CtlDeps, processDeps, runGet, runWrite } from "./ctl/resource-commands.js";
 import { type CliIo, runMain } from "./io.js";
 import { type CommandSpec, dispatchPending, renderUsage } from "./usage.js";
 
 export const tabbyctlCommands: readonly CommandSpec[] = [
-  {
-    name: "node status",
-    summary: "BGP sessions of this node, as calicoctl node status",
-    pending: "planned",
-  },
+  { name: "node status", summary: "BGP sessions of this node, as calicoctl node status (-o json|yaml)" },
   {
     name: "apply -f FILE",
     summary: "create or update resources (all documents checked before any is written)",
@@ -89,8 +86,10 @@ export function main(
   argv: readonly string[],
   io: CliIo,
   deps: CtlDeps = processDeps,
+  statusDeps: NodeStatusDeps = hostNodeStatusDeps,
 ): number | Promise<number> {
   const command = argv[0];
+  if (command === "node" && argv[1] === "status") return runNodeStatus(argv.slice(2), io, statusDeps);
   if (command === "ipam") return runIpam(argv.slice(1), io, deps);
   if (command !== undefined && (WRITE_ACTIONS.has(command) || command === "get")) {
     const args = parseCtlArgs(argv);

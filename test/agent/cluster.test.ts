@@ -28,6 +28,7 @@ const v3 = (kind: string, name: string, spec: unknown): Resource => ({
 });
 
 const execFileAsync = promisify(execFile);
+const TABBYCTL = join(import.meta.dirname, "../../dist/src/cli/tabbyctl.js");
 
 const NODES = [
   ["n1", "10.0.0.11"],
@@ -124,6 +125,26 @@ describeWith(
         const all = (await execFileAsync("birdc", ["-s", sock, "show", "protocols", "all", want[0]!])).stdout;
         expect(all).toContain(`    Neighbor address: ${TOR_IP}`);
         expect(all).toContain("    Neighbor AS:      65000");
+        // tabbyctl node status reads the same socket, as calicoctl would.
+        const ctl = await execFileAsync(process.execPath, [TABBYCTL, "node", "status"], {
+          env: { ...process.env, TABBY_BIRD_SOCKET_DIR: join(n.dir, "bird") },
+        });
+        const lines = ctl.stdout.split("\n");
+        expect(lines.slice(0, 3)).toEqual(["Calico process is running.", "", "IPv4 BGP status"]);
+        expect(lines[4]).toBe("| PEER ADDRESS |     PEER TYPE     | STATE |  SINCE   |    INFO     |");
+        const table = lines.filter((l) => /^\| \d/.test(l)).map((l) => l.split("|").map((c) => c.trim()));
+        expect(table.map((c) => [c[1], c[2], c[3], c[5]]).sort()).toEqual(
+          [
+            [TOR_IP, "global", "up", "Established"],
+            ...NODES.filter(([m]) => m !== n.name).map(([, ip]) => [
+              ip,
+              "node-to-node mesh",
+              "up",
+              "Established",
+            ]),
+          ].sort(),
+        );
+        expect(ctl.stdout).toContain("\nINFO: BIRDv6 process: 'bird6' is not running.\n\n");
         // IPv4-only nodes have no bird6.ctl, as calico-node runs no bird6 then.
         await expect(readFile(join(n.dir, "bird", "bird6.ctl"))).rejects.toThrow(/ENOENT/);
       }

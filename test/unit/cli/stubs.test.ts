@@ -30,9 +30,6 @@ describe("command usage and planned commands", () => {
     expect(await tabby(["lab"], cli)).toBe(2);
     expect(out.stderr.split("\n")[0]).toBe("tabby lab: not implemented yet (planned)");
     expect(out.stderr).not.toMatch(/issue/);
-    const c = io();
-    expect(tabbyctl(["node", "status"], c.cli)).toBe(2);
-    expect(c.out.stderr).toMatch(/^tabbyctl node status: not implemented yet/);
   });
 
   it("an unknown command is named", () => {
