@@ -5,14 +5,11 @@
  * speaker's collectors plus the agent's own counters), and the status socket `tabbyctl node status`
  * reads (HTTP over a root-only unix socket: GET /status, /peers, /rib?family=&prefix=).
  */
-import { chmodSync } from "node:fs";
-import { mkdir, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
-import { dirname } from "node:path";
 import { Gauge, Registry } from "prom-client";
 import { speakerRegistry } from "../bgp/metrics.js";
-import { socketAlive } from "../bgp/status-server.js";
 import { TabbyError } from "../util/errors.js";
+import { listenUnix } from "../util/unix-socket.js";
 import type { NodeAgent } from "./node-agent.js";
 
 export interface Closable {
@@ -132,13 +129,6 @@ export function serveAgentMetrics(agent: NodeAgent, listen: string): Promise<Clo
 }
 
 export async function serveAgentStatus(agent: NodeAgent, path: string): Promise<Closable> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o755 });
-  if (await socketAlive(path)) {
-    throw new TabbyError("STATUS_SOCKET_BUSY", "another agent already serves this status socket", {
-      file: path,
-    });
-  }
-  await rm(path, { force: true });
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://local");
     const send = (code: number, body: unknown) => {
@@ -165,16 +155,13 @@ export async function serveAgentStatus(agent: NodeAgent, path: string): Promise<
       return send(400, { error: (e as Error).message });
     }
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(path, () => resolve());
-  });
-  chmodSync(path, 0o600);
-  return {
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }).then(() => rm(path, { force: true })),
-  };
+  const close = await listenUnix(
+    server,
+    path,
+    0o600,
+    () =>
+      new TabbyError("STATUS_SOCKET_BUSY", "another agent already serves this status socket", { file: path }),
+    () => server.closeAllConnections(),
+  );
+  return { close };
 }

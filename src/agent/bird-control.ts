@@ -6,12 +6,9 @@
  * Root-only (0660), like BIRD's. A line over 1 KiB is refused as BIRD refuses it (9000) and the
  * connection closed; a client that goes away mid-reply is simply dropped.
  */
-import { chmodSync } from "node:fs";
-import { mkdir, rm } from "node:fs/promises";
 import { createServer, type Socket } from "node:net";
-import { dirname } from "node:path";
-import { socketAlive } from "../bgp/status-server.js";
 import { TabbyError } from "../util/errors.js";
+import { listenUnix } from "../util/unix-socket.js";
 import { answer, type BirdView, banner, encodeReply } from "./bird-cli.js";
 
 const MAX_LINE = 1024;
@@ -25,17 +22,6 @@ export async function serveBirdControl(
   view: () => BirdView,
   now: () => number = Date.now,
 ): Promise<BirdControl> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o755 });
-  if (await socketAlive(path)) {
-    throw new TabbyError(
-      "BIRD_SOCKET_BUSY",
-      "another process (a BIRD, or another agent) already serves this socket",
-      {
-        file: path,
-      },
-    );
-  }
-  await rm(path, { force: true });
   const clients = new Set<Socket>();
   const server = createServer((socket) => {
     clients.add(socket);
@@ -57,16 +43,21 @@ export async function serveBirdControl(
       }
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(path, () => resolve());
-  });
-  chmodSync(path, 0o660);
-  return {
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const c of clients) c.destroy();
-        server.close(() => resolve());
-      }).then(() => rm(path, { force: true })),
-  };
+  const close = await listenUnix(
+    server,
+    path,
+    0o660,
+    () =>
+      new TabbyError(
+        "BIRD_SOCKET_BUSY",
+        "another process (a BIRD, or another agent) already serves this socket",
+        {
+          file: path,
+        },
+      ),
+    () => {
+      for (const c of clients) c.destroy();
+    },
+  );
+  return { close };
 }

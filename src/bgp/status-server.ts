@@ -5,42 +5,17 @@
  * file left by a killed process is replaced; a live one is refused (two speakers, one socket).
  */
 
-import { chmodSync } from "node:fs";
-import { mkdir, rm } from "node:fs/promises";
 import { createServer, request, type Server } from "node:http";
-import { dirname } from "node:path";
 import type { Speaker } from "../../bgp/speaker/speaker.js";
 import { TabbyError } from "../util/errors.js";
+import { listenUnix } from "../util/unix-socket.js";
 
 export interface StatusServer {
   readonly path: string;
   close(): Promise<void>;
 }
 
-/** Whether something answers on `path` (a running speaker). */
-export function socketAlive(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = request({ socketPath: path, path: "/summary", timeout: 1000 }, (res) => {
-      res.resume();
-      resolve(true);
-    });
-    req.on("error", () => resolve(false));
-    req.on("timeout", () => {
-      req.destroy();
-      resolve(false);
-    });
-    req.end();
-  });
-}
-
 export async function serveStatus(speaker: Speaker, path: string, startedAt: number): Promise<StatusServer> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o755 });
-  if (await socketAlive(path)) {
-    throw new TabbyError("STATUS_SOCKET_BUSY", "another speaker already serves this status socket", {
-      file: path,
-    });
-  }
-  await rm(path, { force: true });
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://local");
     const send = (code: number, body: unknown) => {
@@ -73,19 +48,17 @@ export async function serveStatus(speaker: Speaker, path: string, startedAt: num
       return send(400, { error: (e as Error).message });
     }
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(path, () => resolve());
-  });
-  chmodSync(path, 0o600);
-  return {
+  const close = await listenUnix(
+    server,
     path,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }).then(() => rm(path, { force: true })),
-  };
+    0o600,
+    () =>
+      new TabbyError("STATUS_SOCKET_BUSY", "another speaker already serves this status socket", {
+        file: path,
+      }),
+    () => server.closeAllConnections(),
+  );
+  return { path, close };
 }
 
 /** GET a JSON document from a speaker's status socket. */

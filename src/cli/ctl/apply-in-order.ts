@@ -24,7 +24,8 @@ export class WritesFailed extends Error {
   }
 }
 
-const keyText = (k: ResourceKey) => `${k.kind}/${k.namespace ?? ""}/${k.name}`;
+/** One string per resource key, for maps. */
+export const keyText = (k: ResourceKey) => `${k.kind}/${k.namespace ?? ""}/${k.name}`;
 const opKey = (op: WriteOp): ResourceKey => (op.op === "delete" ? op.key : keyOf(op.resource));
 
 /** What a resource looks like when created again: without the server's metadata. */

@@ -11,10 +11,10 @@
  * 0 when the status could be shown, 1 when not root or no agent runs, 2 for usage errors.
  */
 import { readdir, readFile, stat } from "node:fs/promises";
-import { request } from "node:http";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { stringify } from "yaml";
+import { statusGet } from "../../bgp/status-server.js";
 import type { CliIo } from "../io.js";
 import { renderTable } from "./ipam-table.js";
 
@@ -296,26 +296,5 @@ export const hostNodeStatusDeps: NodeStatusDeps = {
       () => true,
       () => false,
     ),
-  agentPeers: (socket) =>
-    new Promise((resolve) => {
-      const req = request({ socketPath: socket, path: "/peers", timeout: 2000 }, (res) => {
-        let body = "";
-        res.on("data", (c: Buffer) => {
-          body += c.toString("utf8");
-        });
-        res.on("end", () => {
-          try {
-            resolve(JSON.parse(body) as unknown[]);
-          } catch {
-            resolve(undefined);
-          }
-        });
-      });
-      req.on("error", () => resolve(undefined));
-      req.on("timeout", () => {
-        req.destroy();
-        resolve(undefined);
-      });
-      req.end();
-    }),
+  agentPeers: (socket) => statusGet<unknown[]>(socket, "/peers").catch(() => undefined),
 };

@@ -18,7 +18,7 @@ import { type OpenOptions, openDatastore } from "../../datastore/open.js";
 import { type Datastore, keyOf, type ResourceKey } from "../../datastore/types.js";
 import { isTabbyError } from "../../util/errors.js";
 import type { CliIo } from "../io.js";
-import { applyInOrder, WritesFailed } from "./apply-in-order.js";
+import { applyInOrder, keyText, WritesFailed } from "./apply-in-order.js";
 import type { CtlArgs } from "./args.js";
 import { loadDocuments } from "./documents.js";
 import { type OutputFormat, renderGet } from "./output.js";
@@ -193,8 +193,8 @@ export async function runWrite(
       if (ds.batch !== undefined) await ds.batch(plan.ops);
       else {
         const byKey = new Map<string, Resource>();
-        for (const list of stored.values()) for (const r of list) byKey.set(storedKey(keyOf(r)), r);
-        await applyInOrder(ds, plan.ops, (k) => byKey.get(storedKey(k)));
+        for (const list of stored.values()) for (const r of list) byKey.set(keyText(keyOf(r)), r);
+        await applyInOrder(ds, plan.ops, (k) => byKey.get(keyText(k)));
       }
     } catch (e) {
       if (e instanceof WritesFailed) {
@@ -227,8 +227,6 @@ function sortIssues(list: readonly LocatedIssue[]): LocatedIssue[] {
     )
     .map((x) => x.issue);
 }
-
-const storedKey = (k: ResourceKey) => `${k.kind}/${k.namespace ?? ""}/${k.name}`;
 
 const FORMATS: Record<string, OutputFormat> = {
   ps: "ps",

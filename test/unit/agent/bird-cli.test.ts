@@ -12,29 +12,16 @@ import {
   protocolInfo,
   protocolTime,
 } from "../../../src/agent/bird-cli.js";
+import { peerStatus } from "./peer-status.js";
 
 const NOW = new Date(2026, 11, 7, 13, 30, 0).getTime();
-const counts = { received: 0, accepted: 0, advertised: 0 };
-
-function peer(over: Partial<PeerStatus>): PeerStatus {
-  return {
+const peer = (over: Partial<PeerStatus>): PeerStatus =>
+  peerStatus({
     name: "Mesh_10_0_0_2",
     address: "10.0.0.2",
-    asn: 64512,
-    type: "ibgp",
-    state: "Established",
     since: new Date(2026, 11, 7, 9, 14, 2).getTime(),
-    families: ["ipv4"],
-    prefixes: { ipv4: { ...counts }, ipv6: { ...counts } },
-    stale: 0,
-    messages: { sent: {}, received: {} },
-    flaps: 0,
-    passive: false,
-    routeReflectorClient: false,
-    endOfRibReceived: ["ipv4"],
     ...over,
-  };
-}
+  });
 
 const view = (sessions: PeerStatus[]): BirdView => ({
   routerId: "10.0.0.1",

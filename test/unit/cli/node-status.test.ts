@@ -12,6 +12,7 @@ import { serveBirdControl } from "../../../src/agent/bird-control.js";
 import { hostNodeStatusDeps, isAgentProcess, type NodeStatusDeps } from "../../../src/cli/ctl/node-status.js";
 import type { CliIo } from "../../../src/cli/io.js";
 import { main } from "../../../src/cli/tabbyctl.js";
+import { peerStatus } from "../agent/peer-status.js";
 
 const counts = { received: 0, accepted: 0, advertised: 0 };
 const NOW = Date.now();
@@ -20,25 +21,14 @@ afterEach(async () => {
   for (const c of closers.splice(0)) await c();
 });
 
-function peer(over: Partial<PeerStatus>): PeerStatus {
-  return {
+const peer = (over: Partial<PeerStatus>): PeerStatus =>
+  peerStatus({
     name: "Mesh_10_0_0_12",
     address: "10.0.0.12",
-    asn: 64512,
-    type: "ibgp",
-    state: "Established",
     since: NOW - 3600_000,
-    families: ["ipv4"],
     prefixes: { ipv4: { ...counts, accepted: 2 }, ipv6: { ...counts } },
-    stale: 0,
-    messages: { sent: {}, received: {} },
-    flaps: 0,
-    passive: false,
-    routeReflectorClient: false,
-    endOfRibReceived: ["ipv4"],
     ...over,
-  };
-}
+  });
 
 const view = (sessions: PeerStatus[]): BirdView => ({
   routerId: "10.0.0.11",
