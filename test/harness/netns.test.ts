@@ -1,3 +1,6 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { run } from "./exec.js";
 import { connectToBridge, connectVeth, Netns } from "./netns.js";
@@ -59,7 +62,14 @@ describeWith(["root", "iproute2", "ping"], "netns harness", () => {
   it("deletes the namespace and kills its processes when the scope closes, even after a failure", async () => {
     const scope = new Scope();
     const ns = await Netns.create(scope);
-    const sleeper = ns.spawn("sleep", ["600"]);
+    // `ip netns exec` enters the namespace before it execs the command, so the test waits for the
+    // command's word (through a FIFO) before it asks which pids are inside.
+    const dir = await mkdtemp(join(tmpdir(), "tabbyt-netns-"));
+    scope.defer(`remove ${dir}`, () => rm(dir, { recursive: true, force: true }));
+    const fifo = join(dir, "ready");
+    await run("mkfifo", [fifo]);
+    const sleeper = ns.spawn("sh", ["-c", `echo ready > ${fifo}; exec sleep 600`]);
+    expect((await readFile(fifo, "utf8")).trim()).toBe("ready");
     expect(await ns.pids()).toContain(sleeper.pid);
     expect(await listNetns()).toContain(ns.name);
     const failing = (async () => {
