@@ -22,7 +22,8 @@ import type { CliIo } from "./io.js";
 
 const USAGE = `Usage: tabby datastore serve [--listen ADDR] [--data-dir DIR] [--kubeconfig-out FILE] [--token TOKEN]
 
-  --listen ADDR          host:port to serve on (default 127.0.0.1:6443; port 0 picks one)
+  --listen ADDR          host:port to serve on (default 127.0.0.1:6443; port 0 picks one); may be
+                         given again to serve on several addresses (the kubeconfig names the first)
   --data-dir DIR         where objects are kept, in DIR/apiserver (default $TABBY_DATA_DIR or ${DEFAULT_DATA_DIR})
   --kubeconfig-out FILE  write a kubeconfig for this server there (mode 0600)
   --token TOKEN          the bearer token clients must present (default: a random one)
@@ -32,14 +33,14 @@ sends a token over HTTP); kubectl must use apply/create -f (JSON), not protobuf-
 `;
 
 interface ServeArgs {
-  listen: string;
+  listen: string[];
   dataDir: string;
   kubeconfigOut?: string;
   token?: string;
 }
 
 function parseArgs(argv: readonly string[], env: CliIo["env"]): ServeArgs | { error: string } | "help" {
-  const args: ServeArgs = { listen: "127.0.0.1:6443", dataDir: env.TABBY_DATA_DIR || DEFAULT_DATA_DIR };
+  const args: ServeArgs = { listen: [], dataDir: env.TABBY_DATA_DIR || DEFAULT_DATA_DIR };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "-h" || a === "--help") return "help";
@@ -49,7 +50,7 @@ function parseArgs(argv: readonly string[], env: CliIo["env"]): ServeArgs | { er
     const value = () => inline ?? argv[++i];
     switch (flag) {
       case "--listen":
-        args.listen = value() ?? "";
+        args.listen.push(value() ?? "");
         break;
       case "--data-dir":
         args.dataDir = value() ?? "";
@@ -64,8 +65,10 @@ function parseArgs(argv: readonly string[], env: CliIo["env"]): ServeArgs | { er
         return { error: `unknown option ${JSON.stringify(a)}` };
     }
   }
-  if (!/^(\[[0-9a-fA-F:]+\]|[^:]+):\d+$/.test(args.listen))
-    return { error: `--listen must be host:port, not ${JSON.stringify(args.listen)}` };
+  if (args.listen.length === 0) args.listen.push("127.0.0.1:6443");
+  for (const l of args.listen)
+    if (!/^(\[[0-9a-fA-F:]+\]|[^:]+):\d+$/.test(l))
+      return { error: `--listen must be host:port, not ${JSON.stringify(l)}` };
   if (args.dataDir === "") return { error: "--data-dir must not be empty" };
   return args;
 }
@@ -104,19 +107,23 @@ export async function runDatastoreServe(
   }
   const token = args.token ?? randomBytes(24).toString("base64url");
   const server = new ApiServer({ store, token, logger: logger.child({ component: "apiserver" }) });
-  const colon = args.listen.lastIndexOf(":");
-  const host = args.listen.slice(0, colon).replace(/^\[|\]$/g, "");
-  let url: string;
+  const urls: string[] = [];
+  let listen = "";
   try {
-    url = await server.listen(Number(args.listen.slice(colon + 1)), host);
+    for (listen of args.listen) {
+      const colon = listen.lastIndexOf(":");
+      const host = listen.slice(0, colon).replace(/^\[|\]$/g, "");
+      urls.push(await server.listen(Number(listen.slice(colon + 1)), host));
+    }
     await installCrds(store, server);
-    if (args.kubeconfigOut !== undefined) await writeKubeconfig(args.kubeconfigOut, url, token);
+    if (args.kubeconfigOut !== undefined) await writeKubeconfig(args.kubeconfigOut, urls[0]!, token);
   } catch (e) {
     await server.close();
     await store.close();
-    io.stderr(`tabby datastore serve: cannot serve on ${args.listen}: ${(e as Error).message}\n`);
+    io.stderr(`tabby datastore serve: cannot serve on ${listen}: ${(e as Error).message}\n`);
     return 1;
   }
+  const url = urls.join(" ");
   logger.info(
     { url, dataDir: args.dataDir, kubeconfig: args.kubeconfigOut },
     "serving the embedded datastore",

@@ -9,6 +9,7 @@ import { runPeers, runRib } from "./bgp-status.js";
 import { runCniInstall } from "./cni-install.js";
 import { runDatastoreServe } from "./datastore-serve.js";
 import { type CliIo, runMain } from "./io.js";
+import { runLab } from "./lab.js";
 import { runNode } from "./node-run.js";
 import { type CommandSpec, dispatchPending, renderUsage } from "./usage.js";
 
@@ -27,7 +28,10 @@ export const tabbyCommands: readonly CommandSpec[] = [
     name: "cni install",
     summary: "install the CNI plugin and its network config on this node (docs/cni.md)",
   },
-  { name: "lab", summary: "a local cluster in network namespaces", pending: "planned" },
+  {
+    name: "lab up|status|exec|down",
+    summary: "a whole cluster on this machine: nodes, a ToR, pods, in network namespaces (docs/lab.md)",
+  },
 ];
 
 const usage = renderUsage("tabby", "tabby: Calico-compatible node networking agent", tabbyCommands);
@@ -41,6 +45,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   if (argv[0] === "bgp" && argv[1] === "run") return runSpeaker(argv.slice(2), io);
   if (argv[0] === "bgp" && argv[1] === "peers") return runPeers(argv.slice(2), io);
   if (argv[0] === "bgp" && argv[1] === "rib") return runRib(argv.slice(2), io);
+  if (argv[0] === "lab") return runLab(argv.slice(1), io);
   return dispatchPending("tabby", usage, tabbyCommands, argv, io);
 }
 

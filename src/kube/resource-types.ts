@@ -15,6 +15,8 @@ export interface PrinterColumn {
   readonly description?: string;
   readonly priority?: number;
   readonly format?: string;
+  /** Computed cells for built-in kinds, as kubectl's printers derive them (Node's Ready condition). */
+  readonly value?: (o: KubeObject) => unknown;
 }
 
 export interface ResourceType {
@@ -85,7 +87,8 @@ export const CRDS = builtin(
 export const BUILTINS: readonly ResourceType[] = [
   NAMESPACES,
   builtin("", "nodes", "Node", false, ["no"], true, [
-    { name: "Status", type: "string", jsonPath: ".status.phase" },
+    { name: "Status", type: "string", jsonPath: ".status.conditions", value: nodeReadiness },
+    { name: "Internal-IP", type: "string", jsonPath: ".status.addresses", value: nodeInternalIp, priority: 1 },
   ]),
   builtin("", "pods", "Pod", true, ["po"], true, [
     { name: "Status", type: "string", jsonPath: ".status.phase" },
@@ -175,4 +178,18 @@ export class TypeRegistry {
     }
     return out;
   }
+}
+
+type Condition = { type?: string; status?: string };
+
+/** `Ready`, `NotReady` or `Unknown` from the Ready condition, as kubectl's node printer says it. */
+function nodeReadiness(o: KubeObject): string {
+  const conditions = ((o as { status?: { conditions?: Condition[] } }).status?.conditions ?? []) as Condition[];
+  const ready = conditions.find((c) => c.type === "Ready");
+  return ready === undefined ? "Unknown" : ready.status === "True" ? "Ready" : "NotReady";
+}
+
+function nodeInternalIp(o: KubeObject): string {
+  const addresses = (o as { status?: { addresses?: { type?: string; address?: string }[] } }).status?.addresses ?? [];
+  return addresses.find((a) => a.type === "InternalIP")?.address ?? "<none>";
 }

@@ -71,9 +71,8 @@ export class ApiServer {
   readonly registry = new TypeRegistry();
   private readonly handlers: ResourceHandlers;
   private readonly clock: Clock;
-  private server: Server | undefined;
+  private readonly servers: Server[] = [];
   private address = "";
-  private loopback = false;
 
   constructor(private readonly options: ApiServerOptions) {
     this.clock = options.clock ?? systemClock;
@@ -116,20 +115,20 @@ export class ApiServer {
       server.once("error", reject);
       server.listen(port, host, () => resolve());
     });
-    this.server = server;
+    this.servers.push(server);
     const a = server.address() as AddressInfo;
     const h = a.family === "IPv6" ? `[${a.address}]` : a.address;
-    this.address = `${h}:${a.port}`;
-    this.loopback = a.address === "127.0.0.1" || a.address === "::1" || a.address.startsWith("127.");
-    return `http://${this.address}`;
+    // Discovery names the first address; a second listen (the lab's loopback one) is another door.
+    if (this.address === "") this.address = `${h}:${a.port}`;
+    return `http://${h}:${a.port}`;
   }
 
   async close(): Promise<void> {
-    const server = this.server;
-    if (server === undefined) return;
-    this.server = undefined;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const servers = this.servers.splice(0);
+    for (const server of servers) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -139,7 +138,7 @@ export class ApiServer {
       if (
         this.options.token !== undefined &&
         auth !== `Bearer ${this.options.token}` &&
-        (auth !== undefined || !this.loopback)
+        (auth !== undefined || !isLoopback(req.socket.localAddress))
       ) {
         throw unauthorized();
       }
@@ -325,4 +324,10 @@ async function readBody(req: IncomingMessage): Promise<string> {
     chunks.push(c as Buffer);
   }
   return Buffer.concat(chunks).toString("utf8");
+}
+
+function isLoopback(address: string | undefined): boolean {
+  if (address === undefined) return false;
+  const a = address.startsWith("::ffff:") ? address.slice(7) : address;
+  return a === "::1" || a.startsWith("127.");
 }

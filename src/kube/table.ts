@@ -68,7 +68,7 @@ export function toTable(
   const rows = objects.map((o) => ({
     cells: [
       o.metadata.name,
-      ...t.printerColumns.map((c) => cell(lookup(o, c.jsonPath), c.type, nowMs)),
+      ...t.printerColumns.map((c) => cell(c.value ? c.value(o) : lookup(o, c.jsonPath), c.type, nowMs)),
       ...(hasDate ? [] : [cell(o.metadata.creationTimestamp, "date", nowMs)]),
     ],
     object: { kind: "PartialObjectMetadata", apiVersion: "meta.k8s.io/v1", metadata: o.metadata },

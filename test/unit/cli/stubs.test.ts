@@ -25,11 +25,18 @@ describe("command usage and planned commands", () => {
     expect(out.stdout).toContain("bgp decode FILE [PEER_FILE]");
   });
 
-  it("a planned command says it is not implemented and exits 2", async () => {
-    const { cli, out } = io();
-    expect(await tabby(["lab"], cli)).toBe(2);
-    expect(out.stderr.split("\n")[0]).toBe("tabby lab: not implemented yet (planned)");
-    expect(out.stderr).not.toMatch(/issue/);
+  it("tabby lab without a verb prints its usage and exits 2; a wrong verb or flag is named", async () => {
+    const bare = io();
+    expect(await tabby(["lab"], bare.cli)).toBe(2);
+    expect(bare.out.stderr).toMatch(/^Usage:\n {2}tabby lab up \[--nodes N\]/);
+    const verb = io();
+    expect(await tabby(["lab", "upp"], verb.cli)).toBe(2);
+    expect(verb.out.stderr.split("\n")[0]).toBe('tabby lab: unknown command "upp"');
+    const flag = io();
+    expect(await tabby(["lab", "up", "--encap", "gre"], flag.cli)).toBe(2);
+    expect(flag.out.stderr.split("\n")[0]).toBe(
+      'tabby lab up: --encap: "gre" is not one of none, ipip, vxlan, crosssubnet, vxlan-backend',
+    );
   });
 
   it("an unknown command is named", () => {
