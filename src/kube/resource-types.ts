@@ -88,7 +88,13 @@ export const BUILTINS: readonly ResourceType[] = [
   NAMESPACES,
   builtin("", "nodes", "Node", false, ["no"], true, [
     { name: "Status", type: "string", jsonPath: ".status.conditions", value: nodeReadiness },
-    { name: "Internal-IP", type: "string", jsonPath: ".status.addresses", value: nodeInternalIp, priority: 1 },
+    {
+      name: "Internal-IP",
+      type: "string",
+      jsonPath: ".status.addresses",
+      value: nodeInternalIp,
+      priority: 1,
+    },
   ]),
   builtin("", "pods", "Pod", true, ["po"], true, [
     { name: "Status", type: "string", jsonPath: ".status.phase" },
@@ -184,12 +190,14 @@ type Condition = { type?: string; status?: string };
 
 /** `Ready`, `NotReady` or `Unknown` from the Ready condition, as kubectl's node printer says it. */
 function nodeReadiness(o: KubeObject): string {
-  const conditions = ((o as { status?: { conditions?: Condition[] } }).status?.conditions ?? []) as Condition[];
+  const conditions = ((o as { status?: { conditions?: Condition[] } }).status?.conditions ??
+    []) as Condition[];
   const ready = conditions.find((c) => c.type === "Ready");
   return ready === undefined ? "Unknown" : ready.status === "True" ? "Ready" : "NotReady";
 }
 
 function nodeInternalIp(o: KubeObject): string {
-  const addresses = (o as { status?: { addresses?: { type?: string; address?: string }[] } }).status?.addresses ?? [];
+  const addresses =
+    (o as { status?: { addresses?: { type?: string; address?: string }[] } }).status?.addresses ?? [];
   return addresses.find((a) => a.type === "InternalIP")?.address ?? "<none>";
 }

@@ -615,7 +615,7 @@ export async function labDown(place: LabPlace, io: LabIo, fromUp = false): Promi
   const wait = (ms: number) => delay(io.clock, ms);
   if (!fromUp && state !== undefined && state.pid !== process.pid && isAlive(state.pid)) {
     // `up` is alive: let it take its own lab down, and sweep after it.
-    io.out(`stopping tabby lab up (pid ${state.pid})\n`);
+    io.out(`stopping tabby lab up (pid ${state.pid}), which takes its lab down\n`);
     process.kill(state.pid, "SIGTERM");
     for (let waited = 0; waited < 30_000 && isAlive(state.pid); waited += 100) await wait(100);
   }
@@ -643,7 +643,9 @@ export async function labDown(place: LabPlace, io: LabIo, fromUp = false): Promi
   ];
   io.out(
     namespaces.length === 0 && pids.size === 0 && !hadDir && link.code !== 0
-      ? "no lab here: nothing to take down\n"
+      ? state !== undefined && !fromUp
+        ? "lab down\n"
+        : "no lab here: nothing to take down\n"
       : `lab down: ${parts.join(", ")}\n`,
   );
   return 0;

@@ -41,7 +41,7 @@ export async function startTor(
       labDir,
     });
     await waitFor(
-      "the ToR's BIRD to answer",
+      `the ToR's BIRD to answer (log: ${join(dir, "bird.log")})`,
       async () => (await sh("birdc", ["-s", ctl, "show", "status"], { allowFailure: true })).code === 0,
     );
     return {
@@ -74,7 +74,7 @@ export async function startTor(
     ],
     { env, logFile: join(dir, "zebra.out"), labDir },
   );
-  await waitFor("the ToR's zebra to listen", async () => existsSync(zapi));
+  await waitFor(`the ToR's zebra to listen (log: ${join(dir, "zebra.out")})`, async () => existsSync(zapi));
   const bgpd = spawnDaemon(
     ns,
     `${FRR_BIN}/bgpd`,
@@ -93,7 +93,7 @@ export async function startTor(
   );
   const vtysh = ["vtysh", "--vty_socket", dir, "-c", "show bgp summary"];
   await waitFor(
-    "the ToR's bgpd to answer",
+    `the ToR's bgpd to answer (log: ${join(dir, "bgpd.log")})`,
     async () => (await sh(vtysh[0]!, vtysh.slice(1), { allowFailure: true })).code === 0,
   );
   return {

@@ -1,0 +1,220 @@
+/**
+ * `tabby lab` as a newcomer runs it: the built `tabby lab up` as its own process, as root, with three
+ * nodes in each encapsulation mode, BIRD and FRR ToRs and both datastores. Each run must answer the
+ * whole ping matrix; `status`, `exec ... tabbyctl node status` and kubectl must read the lab; and
+ * every way of ending it (Ctrl-C, `tabby lab down`, `down` after `up` was SIGKILLed) must leave no
+ * namespace, process, interface or directory. The lab's namespaces carry the harness's name prefix
+ * (TABBY_LAB_PREFIX) and its directory is a harness temp dir, so the final sweep sees anything left.
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { chmod } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { run } from "../harness/exec.js";
+import { makeTempDir, uniqueName } from "../harness/naming.js";
+import { Netns } from "../harness/netns.js";
+import { describeWith } from "../harness/requirements.js";
+import { suiteScope } from "../harness/scope.js";
+import { eventually } from "../harness/wait.js";
+
+const execFileAsync = promisify(execFile);
+const ROOT = join(import.meta.dirname, "../..");
+const TABBY = join(ROOT, "dist/src/cli/tabby.js");
+
+interface Up {
+  readonly child: ChildProcess;
+  readonly output: () => string;
+  readonly exited: Promise<number | string>;
+}
+
+describeWith(["root", "iproute2", "ping", "bird", "frr", "etcd", "kubectl"], "tabby lab", () => {
+  const scope = suiteScope();
+  let env: NodeJS.ProcessEnv;
+  let prefix: string;
+  let dir: string;
+
+  beforeAll(async () => {
+    if (!existsSync(TABBY)) throw new Error(`${TABBY} is missing: run \`npm run build\` first`);
+    const top = await makeTempDir(scope);
+    // FRR's daemons drop to user frr, which must reach the ToR's directory inside the lab's.
+    await chmod(top, 0o755);
+    dir = join(top, "lab");
+    prefix = uniqueName();
+    env = { ...process.env, TABBY_LAB_DIR: dir, TABBY_LAB_PREFIX: prefix };
+  });
+
+  afterAll(async () => {
+    await tabby("lab", "down").catch(() => undefined);
+  });
+
+  const tabby = async (...args: string[]) => {
+    const r = await run(process.execPath, [TABBY, ...args], { env, allowFailure: true, timeoutMs: 120_000 });
+    return r;
+  };
+
+  function up(...args: string[]): Up {
+    const child = spawn(process.execPath, [TABBY, "lab", "up", ...args], {
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr!.on("data", (d: Buffer) => {
+      out += d.toString();
+    });
+    const exited = new Promise<number | string>((resolve) =>
+      child.once("exit", (code, sig) => resolve(code ?? sig ?? "unknown")),
+    );
+    scope.defer("stop tabby lab up", () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    });
+    return { child, output: () => out, exited };
+  }
+
+  async function whenUp(u: Up): Promise<string> {
+    let exited: number | string | undefined;
+    void u.exited.then((c) => {
+      exited = c;
+    });
+    await eventually(() => exited !== undefined || /\nlab is up in /.test(u.output()), {
+      what: "tabby lab up to print 'lab is up'",
+      timeoutMs: 150_000,
+      intervalMs: 200,
+    });
+    if (exited !== undefined) throw new Error(`tabby lab up exited ${exited}:\n${u.output()}`);
+    return u.output();
+  }
+
+  /** What of the lab is still on the machine. */
+  async function remains(): Promise<string[]> {
+    const out: string[] = [];
+    const ns = (await run("ip", ["netns", "list"])).stdout;
+    out.push(...ns.split("\n").filter((l) => l.startsWith(prefix)));
+    const procs = (await run("sh", ["-c", `grep -l -a -s 'TABBY_LAB=${dir}' /proc/[0-9]*/environ || true`]))
+      .stdout;
+    out.push(...procs.split("\n").filter((l) => l !== "" && !l.includes("/self/")));
+    if ((await run("ip", ["link", "show", "tabbylab0"], { allowFailure: true })).code === 0)
+      out.push("tabbylab0");
+    if (existsSync(dir)) out.push(dir);
+    return out;
+  }
+
+  it("up: three nodes, native routing, a BIRD ToR, the Kubernetes datastore; status, exec and kubectl read it; a second up refuses; Ctrl-C takes it all down", async () => {
+    const u = up("--nodes", "3");
+    const out = await whenUp(u);
+    expect(out).toContain("30/30 pings answered");
+    expect(out).not.toContain("FAIL");
+    expect(out).toMatch(/lab is up in [\d.]+ s: 3 nodes, 6 pods, 30\/30 pings answered/);
+    // The ToR learned a /26 per node into its kernel, from BIRD.
+    const torRoutes = out
+      .split("\n")
+      .filter((l) => /^10\.244\.\d+\.\d+\/26 via 198\.18\.0\.1[123] dev eth0 proto bird/.test(l));
+    expect(torRoutes).toHaveLength(3);
+    expect(out).toMatch(/node1 +BGP +--- +up .*Established/);
+
+    const status = await tabby("lab", "status");
+    expect(status.code).toBe(0);
+    for (const n of ["node1", "node2", "node3"])
+      expect(status.stdout).toMatch(
+        new RegExp(`\\n${n} +198\\.18\\.0\\.1\\d +ready +3/3 Established +${n}-a=10\\.244\\.`),
+      );
+
+    const ns = await tabby("lab", "exec", "node2", "--", "tabbyctl", "node", "status");
+    expect(ns.code).toBe(0);
+    expect(ns.stdout).toMatch(/^Calico process is running\.\n\nIPv4 BGP status\n/);
+    expect(ns.stdout).toMatch(/\| 198\.18\.0\.254 \| global +\| up +\| [\d:]+ \| Established \|/);
+    expect(ns.stdout.match(/node-to-node mesh \| up/g)).toHaveLength(2);
+
+    const kubeconfig = /export KUBECONFIG=(\S+)/.exec(out)![1]!;
+    const kenv = { ...process.env, KUBECONFIG: kubeconfig };
+    const nodes = await execFileAsync("kubectl", ["get", "nodes", "--no-headers"], { env: kenv });
+    expect(nodes.stdout.split("\n").filter((l) => /^node\d +Ready /.test(l))).toHaveLength(3);
+    const pods = await execFileAsync("kubectl", ["get", "pods", "-o", "wide", "--no-headers"], { env: kenv });
+    expect(
+      pods.stdout.split("\n").filter((l) => /^node\d-[ab] +Running +10\.244\.\d+\.\d+ +node\d/.test(l)),
+    ).toHaveLength(6);
+
+    const second = await tabby("lab", "up", "--nodes", "1");
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(/^tabby lab up: a lab is already up \(tabby lab up, pid \d+, since /);
+
+    u.child.kill("SIGINT");
+    expect(await u.exited).toBe(0);
+    expect(u.output()).toMatch(
+      /== taking the lab down\nlab down: \d+ processes stopped, 11 namespaces removed, tabbylab0 removed/,
+    );
+    expect(await remains()).toEqual([]);
+  }, 240_000);
+
+  it("up --encap ipip: where the kernel has no IP-in-IP it says so and uses VXLAN; the matrix answers; tabby lab down ends it", async () => {
+    const probeNs = await Netns.create(scope);
+    const probe = await run("ip", ["-n", probeNs.name, "link", "add", "probe0", "type", "ipip"], {
+      allowFailure: true,
+    });
+    const u = up("--encap", "ipip");
+    const out = await whenUp(u);
+    if (probe.code !== 0) {
+      expect(out).toContain(
+        "note: --encap ipip: this kernel has no IP-in-IP (ipip) support, so the pool uses VXLAN (vxlanMode: Always) instead",
+      );
+      expect(out).toContain("(ipipMode Never, vxlanMode Always)");
+    } else expect(out).toContain("(ipipMode Always, vxlanMode Never)");
+    expect(out).toContain("30/30 pings answered");
+    const down = await tabby("lab", "down");
+    expect(down.code).toBe(0);
+    expect(down.stdout).toMatch(/^stopping tabby lab up \(pid \d+\)/);
+    expect(await u.exited).toBe(0);
+    expect(await remains()).toEqual([]);
+  }, 240_000);
+
+  it("up --encap crosssubnet --tor frr: two subnets behind the FRR ToR, encapsulated only across them", async () => {
+    const u = up("--encap", "crosssubnet", "--tor", "frr");
+    const out = await whenUp(u);
+    expect(out).toContain("== network: 198.18.0.0/24 and 198.18.1.0/24, ToR frr, 3 nodes");
+    expect(out).toMatch(/vxlanMode CrossSubnet|ipipMode CrossSubnet/);
+    expect(out).toContain("30/30 pings answered");
+    expect(out).toMatch(/198\.18\.1\.13 +4 +64512 .* 3 +0 N\/A/);
+    const s = await tabby("lab", "status");
+    expect(s.stdout).toMatch(/\nnode3 +198\.18\.1\.13 +ready +3\/3 Established/);
+    u.child.kill("SIGTERM");
+    expect(await u.exited).toBe(0);
+    expect(await remains()).toEqual([]);
+  }, 240_000);
+
+  it("up --encap vxlan --datastore etcdv3, then up is SIGKILLed: down removes what it left", async () => {
+    const u = up("--encap", "vxlan", "--datastore", "etcdv3");
+    const out = await whenUp(u);
+    expect(out).toContain("== datastore: etcd at http://198.18.0.250:2379");
+    expect(out).toContain("30/30 pings answered");
+    u.child.kill("SIGKILL");
+    await u.exited;
+    expect((await remains()).length).toBeGreaterThan(5);
+    const again = await tabby("lab", "up");
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(
+      /a lab that did not shut down is still here \(\d+ namespaces, .*state\.json\): `tabby lab down` removes it/,
+    );
+    const down = await tabby("lab", "down");
+    expect(down.code).toBe(0);
+    expect(down.stdout).toMatch(
+      /^lab down: [4-9] processes stopped, 11 namespaces removed, tabbylab0 removed/,
+    );
+    expect(await remains()).toEqual([]);
+  }, 240_000);
+
+  it("up --encap vxlan-backend: no BGP at all (so no ToR daemon), VXLAN routes from the datastore; the matrix answers", async () => {
+    const u = up("--encap", "vxlan-backend", "--nodes", "3");
+    const out = await whenUp(u);
+    expect(out).toContain("note: --encap vxlan-backend: the nodes run no BGP");
+    expect(out).toContain("30/30 pings answered");
+    const s = await tabby("lab", "status");
+    expect(s.stdout).toMatch(/\nnode1 +198\.18\.0\.11 +ready +- +node1-a=/);
+    u.child.kill("SIGINT");
+    expect(await u.exited).toBe(0);
+    expect(await remains()).toEqual([]);
+  }, 240_000);
+});
