@@ -1,5 +1,5 @@
 /**
- * `npm start` (until `tabby lab` lands): a real route-reflector demo on this machine. Three network
+ * `npm run demo:rr`: a real route-reflector demo on this machine. Three network
  * namespaces on one bridge: tabby (`tabby bgp run`) as the route reflector, BIRD 2 and FRR as its
  * clients, each announcing a prefix. Prints `tabby bgp peers`, `tabby bgp rib` and what each client
  * learned through the reflector, then removes everything (or keeps running with --keep until Ctrl-C).
