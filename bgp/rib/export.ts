@@ -13,7 +13,7 @@ import { forwardableAttributes } from "../codec/transit.js";
 import type { CompiledPolicy } from "../policy/policy.js";
 import type { Path } from "./loc-rib.js";
 import { buildPathAttrs, type PathAttrs } from "./path-attrs.js";
-import type { Family } from "./prefix-key.js";
+import { type Family, keyFromString, keyWithin } from "./prefix-key.js";
 
 const NO_EXPORT = 0xffffff01;
 const NO_ADVERTISE = 0xffffff02;
@@ -32,6 +32,12 @@ export interface ExportTarget {
   /** Our address on the session, per family, used for next-hop self. */
   readonly localAddress: Partial<Record<Family, string>>;
   readonly fourOctetAs: boolean;
+  /**
+   * The subnet ("198.18.0.0/24") of our address on the session's interface, per family, when the peer
+   * is on it too. An eBGP path whose next hop lies in it keeps that next hop (RFC 4271 §5.1.3,
+   * third-party next hop), as BIRD does for Calico: a ToR learns each block via its own node.
+   */
+  readonly sharedSubnet?: Partial<Record<Family, string>>;
 }
 
 /** May `p` be advertised to `t` at all? (Before policy.) */
@@ -59,6 +65,16 @@ function setAttr(attrs: PathAttribute[], a: PathAttribute): void {
   else attrs.push(a);
 }
 
+function onSharedSubnet(nextHop: string, family: Family, t: ExportTarget): boolean {
+  const subnet = t.sharedSubnet?.[family];
+  if (subnet === undefined || nextHop === "" || nextHop === t.localAddress[family]) return false;
+  try {
+    return keyWithin(keyFromString(`${nextHop}/${family === "ipv4" ? 32 : 128}`), keyFromString(subnet));
+  } catch {
+    return false;
+  }
+}
+
 /** The attributes to send, or undefined when `p` is not advertised to `t`. */
 export function exportPath(
   p: Path,
@@ -76,7 +92,12 @@ export function exportPath(
   let nextHopLinkLocal = src.nextHopLinkLocal;
   const wantSelf =
     p.source === "local" || t.nextHopMode === "self" || (t.nextHopMode === "auto" && t.type === "ebgp");
-  if (wantSelf && selfNextHop !== undefined) {
+  const thirdParty =
+    p.source !== "local" &&
+    t.nextHopMode === "auto" &&
+    t.type === "ebgp" &&
+    onSharedSubnet(nextHop, family, t);
+  if (wantSelf && !thirdParty && selfNextHop !== undefined) {
     nextHop = selfNextHop;
     nextHopLinkLocal = undefined;
   }

@@ -19,7 +19,14 @@ import { ACCEPT_ALL, applySet, type CompiledPolicy, compilePolicy, REJECT_ALL } 
 import type { ExportTarget } from "../rib/export.js";
 import { type Dest, LocRib, type Path, type PeerRef } from "../rib/loc-rib.js";
 import { AttrTable, buildPathAttrs, type PathAttrs } from "../rib/path-attrs.js";
-import { type Family, keyFromString, keyOf, type PrefixKey } from "../rib/prefix-key.js";
+import {
+  type Family,
+  keyFromString,
+  keyOf,
+  keyToString,
+  keyWithin,
+  type PrefixKey,
+} from "../rib/prefix-key.js";
 import { type GroupMember, UpdateGroup } from "../rib/update-group.js";
 import { FAMILIES, type Negotiated } from "../session/negotiate.js";
 import { type Clock, describeDown, Session, type SessionTransport } from "../session/session.js";
@@ -466,6 +473,7 @@ export class Speaker {
       nextHopMode: peer.cfg.nextHop ?? "auto",
       localAddress,
       fourOctetAs: n.fourOctetAs,
+      sharedSubnet: this.sharedSubnet(peer.cfg.address, local),
     };
     const key = [
       target.type,
@@ -475,6 +483,8 @@ export class Speaker {
       target.nextHopMode,
       localAddress.ipv4 ?? "",
       localAddress.ipv6 ?? "",
+      target.sharedSubnet?.ipv4 ?? "",
+      target.sharedSubnet?.ipv6 ?? "",
       peer.exportPolicyName,
       n.fourOctetAs,
       n.tx.maxMessageLen,
@@ -515,6 +525,25 @@ export class Speaker {
     let i = 0;
     while (used.has(i)) i++;
     return i;
+  }
+
+  /** The connected subnet of our session address, when the peer's address is on it too. */
+  private sharedSubnet(peerAddress: string, local: string): Partial<Record<Family, string>> {
+    if (local === "") return {};
+    const fam: Family = local.includes(":") ? "ipv6" : "ipv4";
+    for (const addrs of Object.values(networkInterfaces())) {
+      const mine = addrs?.find((a) => a.address === local && a.cidr !== null);
+      if (mine?.cidr == null) continue;
+      try {
+        const subnet = keyFromString(mine.cidr);
+        const host = keyFromString(`${peerAddress}/${fam === "ipv4" ? 32 : 128}`);
+        return keyWithin(host, subnet) ? { [fam]: keyToString(subnet) } : {};
+      } catch {
+        // A peer address we cannot place (a scoped IPv6 address): no third-party next hop.
+        return {};
+      }
+    }
+    return {};
   }
 
   /** Our next hop per family on this session: configured, the session's own address, or the interface's other family. */

@@ -114,6 +114,12 @@ describeWith(["root", "iproute2", "ping", "bird", "frr", "etcd", "kubectl"], "ta
       .split("\n")
       .filter((l) => /^10\.244\.\d+\.\d+\/26 via 198\.18\.0\.1[123] dev eth0 proto bird/.test(l));
     expect(torRoutes).toHaveLength(3);
+    // Each block via its own node: the nodes pass mesh-learned blocks on with the owner as next hop.
+    for (const k of [1, 2, 3]) {
+      const ip = new RegExp(`\nnode${k}-a \\((10\\.244\\.\\d+)\\.(\\d+)\\)`).exec(out)!;
+      const block = `${ip[1]}.${Number(ip[2]) & 0xc0}/26`;
+      expect(torRoutes.filter((l) => l.startsWith(`${block} via 198.18.0.1${k} `))).toHaveLength(1);
+    }
     expect(out).toMatch(/node1 +BGP +--- +up .*Established/);
 
     const status = await tabby("lab", "status");

@@ -94,6 +94,31 @@ describe("attributes on the way out", () => {
     ).toBe("10.0.0.1");
   });
 
+  it("to eBGP on a shared subnet: a next hop on that subnet is kept (third-party, RFC 4271 §5.1.3), others and our own routes get ours", () => {
+    const shared = target({ sharedSubnet: { ipv4: "10.0.0.0/24" } });
+    // A block learned over the mesh from 10.0.0.5 goes to the ToR with 10.0.0.5 as its next hop.
+    expect(exportPath(path(IBGP_CLIENT, { nextHop: "10.0.0.5" }), "ipv4", shared, undefined)?.nextHop).toBe(
+      "10.0.0.5",
+    );
+    // Off the shared subnet, or with no shared subnet (a multihop peer): next hop self.
+    expect(exportPath(path(EBGP_FROM, { nextHop: "10.1.0.1" }), "ipv4", shared, undefined)?.nextHop).toBe(
+      "10.0.0.1",
+    );
+    expect(exportPath(path(IBGP_CLIENT, { nextHop: "10.0.0.5" }), "ipv4", target(), undefined)?.nextHop).toBe(
+      "10.0.0.1",
+    );
+    // Our own routes and an explicit next-hop self are ours regardless.
+    expect(exportPath(path(LOCAL, { nextHop: "" }), "ipv4", shared, undefined)?.nextHop).toBe("10.0.0.1");
+    expect(
+      exportPath(
+        path(IBGP_CLIENT, { nextHop: "10.0.0.5" }),
+        "ipv4",
+        { ...shared, nextHopMode: "self" },
+        undefined,
+      )?.nextHop,
+    ).toBe("10.0.0.1");
+  });
+
   it("reflecting: ORIGINATOR_ID set once, our cluster id prepended", () => {
     const out = exportPath(
       path(IBGP_CLIENT, { clusterList: ["10.0.0.200"] }),
