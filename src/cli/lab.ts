@@ -15,6 +15,7 @@ import type { CliIo } from "./io.js";
 export const LAB_USAGE = `Usage:
   tabby lab up [--nodes N] [--encap none|ipip|vxlan|crosssubnet|vxlan-backend]
                [--tor bird|frr|none] [--datastore kubernetes|etcdv3] [--pods-per-node N]
+               [--web 127.0.0.1:PORT]
   tabby lab status
   tabby lab exec NODE -- COMMAND [ARGS...]
   tabby lab down
@@ -22,7 +23,8 @@ export const LAB_USAGE = `Usage:
 up      builds a cluster on this machine (as root) and stays in the foreground until Ctrl-C:
         the datastore, a ToR router peering with every node, N nodes each running
         tabby node run, pods through the CNI plugin; prints the ping matrix of every pod to
-        every pod and the ToR's routes. Defaults: 3 nodes, --encap none, --tor bird,
+        every pod and the ToR's routes, and serves a live topology page on loopback
+        (--web, default a free port). Defaults: 3 nodes, --encap none, --tor bird,
         --datastore kubernetes, 2 pods per node.
 status  the nodes, their agents and BGP sessions, the pods
 exec    runs COMMAND inside NODE's network namespace with that node's environment, so
@@ -75,6 +77,7 @@ async function labStatus(io: CliIo): Promise<number> {
   );
   io.stdout(renderNodeSummary(nodes));
   if (plan.options.datastore === "kubernetes") io.stdout(`KUBECONFIG=${kubeconfigFile(place)}\n`);
+  if (state.webUrl !== undefined) io.stdout(`topology page: ${state.webUrl}\n`);
   return 0;
 }
 

@@ -50,6 +50,7 @@ import {
   writeState,
 } from "./state.js";
 import { FRR_BIN, startTor } from "./tor.js";
+import { serveTopology, type TopologyServer } from "./web.js";
 
 export interface LabIo {
   readonly out: (text: string) => void;
@@ -552,6 +553,7 @@ export async function labUp(options: LabOptions, io: LabIo, untilStopped: Promis
   await build.save({});
   const started = io.clock.now();
   let ds: Datastore | undefined;
+  let web: TopologyServer | undefined;
   void untilStopped.then(() => build.stop());
   try {
     const plan = await build.network(options);
@@ -570,6 +572,15 @@ export async function labUp(options: LabOptions, io: LabIo, untilStopped: Promis
       torShow = tor.showCommand;
     }
     await build.agents(plan, store.env);
+    web = await serveTopology(options.web, {
+      plan,
+      pods: () => build.state.pods,
+      ds: store.ds,
+      nodeDir: (n) => nodeDir(place, n),
+      clock: io.clock,
+    });
+    await build.save({ webUrl: web.url });
+    io.out(`topology page: ${web.url}\n`);
     const pods = await build.pods(plan, store.cni, store.userKubeconfig);
     const results = await build.pingMatrix(plan, pods, 60_000);
     io.out(renderPingMatrix(pods, results));
@@ -591,6 +602,7 @@ export async function labUp(options: LabOptions, io: LabIo, untilStopped: Promis
         ...(store.userKubeconfig !== undefined
           ? [`  export KUBECONFIG=${store.userKubeconfig}   # kubectl get nodes,pods -o wide`]
           : []),
+        `  topology page: ${web.url}`,
         "  tabby lab status",
         `  tabby lab exec ${plan.nodes[0]!.name} -- tabbyctl node status`,
         "  tabby lab down    (or Ctrl-C here)",
@@ -600,10 +612,12 @@ export async function labUp(options: LabOptions, io: LabIo, untilStopped: Promis
     await build.supervise(untilStopped);
   } catch (e) {
     io.err(`tabby lab up: ${(e as Error).message}\n`);
+    await web?.close();
     await ds?.close?.();
     await labDown(place, io, true);
     return 1;
   }
+  await web?.close();
   await ds?.close?.();
   await labDown(place, io, true);
   return 0;

@@ -22,6 +22,8 @@ export interface LabOptions {
   readonly tor: TorKind;
   readonly datastore: LabDatastore;
   readonly podsPerNode: number;
+  /** Where the topology page listens (loopback; port 0 picks a free one). */
+  readonly web: { readonly host: string; readonly port: number };
 }
 
 export const DEFAULT_OPTIONS: LabOptions = {
@@ -30,6 +32,7 @@ export const DEFAULT_OPTIONS: LabOptions = {
   tor: "bird",
   datastore: "kubernetes",
   podsPerNode: 2,
+  web: { host: "127.0.0.1", port: 0 },
 };
 
 export const MAX_NODES = 100;
@@ -136,6 +139,16 @@ export function parseUpArgs(argv: readonly string[]): LabOptions {
             `--pods-per-node: ${JSON.stringify(v ?? "")} is not a whole number from 0 to 10`,
           );
         o = { ...o, podsPerNode: n };
+        break;
+      }
+      case "--web": {
+        const v = value() ?? "";
+        const m = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\]):(\d{1,5})$/.exec(v);
+        if (m === null || Number(m[2]) > 65535)
+          throw new LabOptionError(
+            `--web: ${JSON.stringify(v)} is not a loopback HOST:PORT (e.g. 127.0.0.1:8080)`,
+          );
+        o = { ...o, web: { host: m[1]!.replace(/^\[|\]$/g, ""), port: Number(m[2]) } };
         break;
       }
       case "--encap":

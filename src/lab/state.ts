@@ -40,6 +40,8 @@ export interface LabState {
   readonly datastoreEnv?: Readonly<Record<string, string>>;
   readonly daemons: readonly LabDaemon[];
   readonly pods: readonly PodAddress[];
+  /** The topology page. */
+  readonly webUrl?: string;
 }
 
 export const stateFile = (place: LabPlace): string => join(place.dir, "state.json");

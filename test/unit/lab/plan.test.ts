@@ -11,7 +11,9 @@ describe("tabby lab up's options", () => {
       tor: "bird",
       datastore: "kubernetes",
       podsPerNode: 2,
+      web: { host: "127.0.0.1", port: 0 },
     });
+    expect(parseUpArgs(["--web", "127.0.0.1:8080"]).web).toEqual({ host: "127.0.0.1", port: 8080 });
   });
 
   it("takes --flag value and --flag=value", () => {
@@ -33,6 +35,7 @@ describe("tabby lab up's options", () => {
     [["--datastore=embedded"], '--datastore: "embedded" is not one of kubernetes, etcdv3'],
     [["--pods-per-node", "11"], '--pods-per-node: "11" is not a whole number from 0 to 10'],
     [["--verbose"], 'unknown option "--verbose"'],
+    [["--web", "0.0.0.0:80"], '--web: "0.0.0.0:80" is not a loopback HOST:PORT (e.g. 127.0.0.1:8080)'],
   ])("refuses %j naming the flag and value", (argv, message) => {
     expect(() => parseUpArgs(argv)).toThrow(LabOptionError);
     expect(() => parseUpArgs(argv)).toThrow(message);
