@@ -21,7 +21,8 @@ export type Requirement =
   | "tcpdump"
   | "kubectl"
   | "podman"
-  | "containerd";
+  | "containerd"
+  | "chromium";
 
 /** Executables each requirement stands for (absolute, or looked up on PATH). */
 const BINARIES: Record<Exclude<Requirement, "root">, readonly string[]> = {
@@ -48,6 +49,8 @@ const BINARIES: Record<Exclude<Requirement, "root">, readonly string[]> = {
     "/usr/lib/cni/ptp",
     "/usr/lib/cni/host-local",
   ],
+  // Debian's headless-capable browser, driven over CDP by puppeteer-core (the lab's topology page).
+  chromium: ["chromium"],
   // containerd with its CRI plugin, driven as kubelet drives it (container-runtime.md §7).
   containerd: [
     "containerd",

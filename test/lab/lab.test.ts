@@ -8,9 +8,10 @@
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { chmod } from "node:fs/promises";
+import { chmod, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import puppeteer from "puppeteer-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { run } from "../harness/exec.js";
 import { makeTempDir, uniqueName } from "../harness/naming.js";
@@ -29,7 +30,7 @@ interface Up {
   readonly exited: Promise<number | string>;
 }
 
-describeWith(["root", "iproute2", "ping", "bird", "frr", "etcd", "kubectl"], "tabby lab", () => {
+describeWith(["root", "iproute2", "ping", "bird", "frr", "etcd", "kubectl", "chromium"], "tabby lab", () => {
   const scope = suiteScope();
   let env: NodeJS.ProcessEnv;
   let prefix: string;
@@ -153,6 +154,53 @@ describeWith(["root", "iproute2", "ping", "bird", "frr", "etcd", "kubectl"], "ta
     expect(u.output()).toMatch(
       /== taking the lab down\nlab down: \d+ processes stopped, 11 namespaces removed, tabbylab0 removed/,
     );
+    expect(await remains()).toEqual([]);
+  }, 240_000);
+
+  it("the topology page, in a real Chromium: every session Established after up, and red within 2 s of an agent's kill -9", async () => {
+    const u = up("--nodes", "3", "--pods-per-node", "1");
+    const out = await whenUp(u);
+    const url = /topology page: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out)![1]!;
+    const browser = await puppeteer.launch({
+      executablePath: "/usr/bin/chromium",
+      headless: true,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+    });
+    scope.defer("close chromium", () => browser.close());
+    const page = await browser.newPage();
+    await page.goto(url);
+    // Three nodes, each with two mesh sessions and the ToR: nine rows, all up; the map draws the three
+    // ToR links and the three mesh pairs green.
+    await page.waitForFunction(
+      `document.querySelectorAll("tr[data-session].up").length === 9 &&
+       document.querySelectorAll("tr[data-session].down").length === 0`,
+      { timeout: 30_000 },
+    );
+    expect(
+      await page.$$eval("[data-link].up", (els) => els.map((e) => e.getAttribute("data-link")).sort()),
+    ).toEqual(["node1~node2", "node1~node3", "node1~tor", "node2~node3", "node2~tor", "node3~tor"]);
+    expect(await page.$eval('[data-node="node2"].card', (e) => e.textContent)).toMatch(
+      /blocks: 10\.244\.\d+\.\d+\/26/,
+    );
+    const state = JSON.parse(await readFile(join(dir, "state.json"), "utf8")) as {
+      daemons: { what: string; pid: number }[];
+    };
+    const victim = state.daemons.find((d) => d.what === "agent node3")!;
+    process.kill(victim.pid, "SIGKILL");
+    await page.waitForFunction(
+      `document.querySelector('tr[data-node="node1"][data-session="Mesh_198_18_0_13"]')?.className === "down" &&
+       document.querySelector('.card[data-node="node3"]')?.getAttribute("data-agent") === "down"`,
+      { timeout: 2_000 },
+    );
+    expect(await page.$eval('[data-link="node1~node3"]', (e) => e.getAttribute("class"))).toBe("down");
+    expect(await page.$eval('[data-link="node1~node2"]', (e) => e.getAttribute("class"))).toBe("up");
+    await eventually(() => /agent node3 \(pid \d+\) is no longer running/.test(u.output()), {
+      what: "up to say the agent stopped",
+      timeoutMs: 5_000,
+    });
+    await browser.close();
+    u.child.kill("SIGINT");
+    expect(await u.exited).toBe(0);
     expect(await remains()).toEqual([]);
   }, 240_000);
 
