@@ -12,7 +12,10 @@ import { type CliIo, runMain } from "./io.js";
 import { type CommandSpec, dispatchPending, renderUsage } from "./usage.js";
 
 export const tabbyctlCommands: readonly CommandSpec[] = [
-  { name: "node status", summary: "BGP sessions of this node, as calicoctl node status (-o json|yaml)" },
+  {
+    name: "node status",
+    summary: "BGP sessions of this node, as calicoctl node status (-o json|yaml); --all: every node",
+  },
   {
     name: "apply -f FILE",
     summary: "create or update resources (all documents checked before any is written)",
@@ -89,7 +92,7 @@ export function main(
   statusDeps: NodeStatusDeps = hostNodeStatusDeps,
 ): number | Promise<number> {
   const command = argv[0];
-  if (command === "node" && argv[1] === "status") return runNodeStatus(argv.slice(2), io, statusDeps);
+  if (command === "node" && argv[1] === "status") return runNodeStatus(argv.slice(2), io, statusDeps, deps);
   if (command === "ipam") return runIpam(argv.slice(1), io, deps);
   if (command !== undefined && (WRITE_ACTIONS.has(command) || command === "get")) {
     const args = parseCtlArgs(argv);

@@ -331,9 +331,18 @@ class LabBuild {
 
   async resources(plan: LabPlan, ds: Datastore): Promise<void> {
     this.step(
-      `resources: IPPool default-ipv4-ippool${plan.peers.length > 0 ? `, BGPPeer ${plan.peers.map((p) => p.name).join(" ")}` : ""}`,
+      `resources: IPPool default-ipv4-ippool, a CalicoNodeStatus per node${plan.peers.length > 0 ? `, BGPPeer ${plan.peers.map((p) => p.name).join(" ")}` : ""}`,
     );
     await ds.create(v3("IPPool", "default-ipv4-ippool", plan.pool));
+    // Each agent reports into its CalicoNodeStatus, so `tabbyctl node status --all` reads every node.
+    for (const n of plan.nodes)
+      await ds.create(
+        v3("CalicoNodeStatus", `${n.name}-status`, {
+          node: n.name,
+          classes: ["Agent", "BGP", "Routes"],
+          updatePeriodSeconds: 5,
+        }),
+      );
     for (const p of plan.peers)
       await ds.create(
         v3("BGPPeer", p.name, {

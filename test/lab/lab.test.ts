@@ -136,6 +136,16 @@ describeWith(["root", "iproute2", "ping", "bird", "frr", "etcd", "kubectl", "chr
     expect(ns.stdout).toMatch(/\| 198\.18\.0\.254 \| global +\| up +\| [\d:]+ \| Established \|/);
     expect(ns.stdout.match(/node-to-node mesh \| up/g)).toHaveLength(2);
 
+    // Every node's report, from the datastore (the lab asks each agent for one).
+    const all = await eventually(
+      async () => {
+        const r = await tabby("lab", "exec", "node1", "--", "tabbyctl", "node", "status", "--all");
+        return r.code === 0 ? r : false;
+      },
+      { what: "tabbyctl node status --all to find every session up", timeoutMs: 20_000, intervalMs: 500 },
+    );
+    expect(all.stdout.match(/^Node node\d \(CalicoNodeStatus node\d-status, updated /gm)).toHaveLength(3);
+    expect(all.stdout.match(/\| Established \|/g)).toHaveLength(9);
     const kubeconfig = /export KUBECONFIG=(\S+)/.exec(out)![1]!;
     const kenv = { ...process.env, KUBECONFIG: kubeconfig };
     const nodes = await execFileAsync("kubectl", ["get", "nodes", "--no-headers"], { env: kenv });

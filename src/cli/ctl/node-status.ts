@@ -17,6 +17,8 @@ import { stringify } from "yaml";
 import { statusGet } from "../../bgp/status-server.js";
 import type { CliIo } from "../io.js";
 import { renderTable } from "./ipam-table.js";
+import { allUp, nodeReports, renderNodeReports, reportsDocument } from "./node-status-all.js";
+import { type CtlDeps, processDeps, withDatastore } from "./resource-commands.js";
 
 export interface NodeStatusDeps {
   uid(): number;
@@ -136,23 +138,29 @@ async function familyStatus(
 
 function parseArgs(
   argv: readonly string[],
-): { output: "table" | "json" | "yaml" } | { error: string } | "help" {
+): { output: "table" | "json" | "yaml"; all: boolean } | { error: string } | "help" {
   let output: "table" | "json" | "yaml" = "table";
+  let all = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "-h" || a === "--help") return "help";
     if (a === "--allow-version-mismatch") continue;
+    if (a === "--all" || a === "-a") {
+      all = true;
+      continue;
+    }
     const v = a === "-o" || a === "--output" ? argv[++i] : /^(?:-o|--output=)(.+)$/.exec(a)?.[1];
     if (v === undefined) return { error: `unknown option ${JSON.stringify(a)}` };
     if (v !== "json" && v !== "yaml")
       return { error: `output format must be json or yaml, not ${JSON.stringify(v)}` };
     output = v;
   }
-  return { output };
+  return { output, all };
 }
 
 export const NODE_STATUS_USAGE = `Usage:
   tabbyctl node status [-o json|yaml]
+  tabbyctl node status --all [-o json|yaml]
 
 Options:
   -h --help          Show this screen.
@@ -162,12 +170,17 @@ Description:
   Check the status of the node agent (tabby, or calico-node) on this host, and the state of its BGP
   sessions, read from the BIRD control sockets (/var/run/calico/bird.ctl, bird6.ctl) as calicoctl
   reads them. Must run as root.
+
+  --all reads every node's CalicoNodeStatus from the datastore instead (no root needed) and prints
+  each node's BGP table from its agent's latest report, warns when a report is stale, and names the
+  nodes that have none. Exit status 0 when every session of every node is Established, 3 when not.
 `;
 
 export async function runNodeStatus(
   argv: readonly string[],
   io: CliIo,
   deps: NodeStatusDeps,
+  ctl: CtlDeps = processDeps,
 ): Promise<number> {
   const args = parseArgs(argv);
   if (args === "help") {
@@ -177,6 +190,20 @@ export async function runNodeStatus(
   if ("error" in args) {
     io.stderr(`tabbyctl node status: ${args.error}\n\n${NODE_STATUS_USAGE}`);
     return 2;
+  }
+  if (args.all) {
+    const code = await withDatastore(io, ctl, { readOnly: true }, async (ds) => {
+      const [nodes, statuses] = await Promise.all([ds.list("Node"), ds.list("CalicoNodeStatus")]);
+      const reports = nodeReports(nodes.items, statuses.items, Date.now());
+      if (args.output === "json") io.stdout(`${JSON.stringify(reportsDocument(reports), null, 2)}\n`);
+      else if (args.output === "yaml") io.stdout(stringify(reportsDocument(reports)));
+      else io.stdout(reports.length === 0 ? "No nodes found.\n" : renderNodeReports(reports));
+      return allUp(reports) ? 0 : 3;
+    }).catch((e: Error) => {
+      io.stderr(`tabbyctl node status --all: ${e.message}\n`);
+      return 1;
+    });
+    return code;
   }
   if (deps.uid() !== 0) {
     io.stdout("Need super user privileges: Operation not permitted\n");

@@ -54,7 +54,7 @@ const PAST: Record<WriteAction, string> = {
   delete: "deleted",
 };
 
-async function withDatastore<T>(
+export async function withDatastore<T>(
   io: CliIo,
   deps: CtlDeps,
   options: OpenOptions,
