@@ -5,6 +5,7 @@
  * `ipam` works on IPAM (ctl/ipam-commands.ts); a command not built yet says so and exits 2.
  */
 import { parseCtlArgs } from "./ctl/args.js";
+import { runExplain } from "./ctl/explain-run.js";
 import { runIpam } from "./ctl/ipam-commands.js";
 import { hostNodeStatusDeps, type NodeStatusDeps, runNodeStatus } from "./ctl/node-status.js";
 import { type CtlDeps, processDeps, runGet, runWrite } from "./ctl/resource-commands.js";
@@ -27,6 +28,11 @@ export const tabbyctlCommands: readonly CommandSpec[] = [
   { name: "ipam show", summary: "IP pool usage and blocks (--ip=ADDR, --show-blocks, --show-borrowed)" },
   { name: "ipam check", summary: "find (and --fix) leaked addresses and blocks" },
   { name: "ipam release --ip=ADDR", summary: "release one address" },
+  {
+    name: "explain POD|IP|CIDR",
+    summary:
+      "the whole path of one address: pool, block, endpoint, node, encapsulation, BGP and kernel routes",
+  },
 ];
 
 const usage = renderUsage(
@@ -94,6 +100,7 @@ export function main(
   const command = argv[0];
   if (command === "node" && argv[1] === "status") return runNodeStatus(argv.slice(2), io, statusDeps, deps);
   if (command === "ipam") return runIpam(argv.slice(1), io, deps);
+  if (command === "explain") return runExplain(argv.slice(1), io, deps);
   if (command !== undefined && (WRITE_ACTIONS.has(command) || command === "get")) {
     const args = parseCtlArgs(argv);
     if ("error" in args) {
