@@ -136,6 +136,16 @@ describeWith(["root", "iproute2", "ping", "bird", "frr", "etcd", "kubectl", "chr
     expect(ns.stdout).toMatch(/\| 198\.18\.0\.254 \| global +\| up +\| [\d:]+ \| Established \|/);
     expect(ns.stdout.match(/node-to-node mesh \| up/g)).toHaveLength(2);
 
+    // One pod's whole path, from node1: pool, block, endpoint, BGP route and the kernel route as expected.
+    const ex = await tabby("lab", "exec", "node1", "--", "tabbyctl", "explain", "default/node2-a");
+    expect(ex.code, ex.stdout + ex.stderr).toBe(0);
+    expect(ex.stdout).toMatch(/^pod default\/node2-a \(10\.244\.\d+\.\d+\)\n/);
+    expect(ex.stdout).toMatch(
+      /\n {2}bgp {7}best path 10\.244\.\d+\.\d+\/26 via 198\.18\.0\.12 from Mesh_198_18_0_12\n/,
+    );
+    expect(ex.stdout).toMatch(
+      /\n {2}kernel {4}10\.244\.\d+\.\d+\/26 via 198\.18\.0\.12 dev eth0 proto bird: as expected\nno problems found\n$/,
+    );
     // Every node's report, from the datastore (the lab asks each agent for one).
     const all = await eventually(
       async () => {
