@@ -21,12 +21,14 @@ import { DEFAULT_AGENT_SOCKET } from "../cni/netconf.js";
 import { chooseDatastore } from "../datastore/choose.js";
 import { openDatastore } from "../datastore/open.js";
 import { openIpam } from "../ipam/open.js";
+import { parseLoopbackListen } from "../lab/plan.js";
+import { nodeObserver, serveTopology } from "../lab/web.js";
 import { delay, systemClock } from "../util/clock.js";
 import { isTabbyError } from "../util/errors.js";
 import { childLogger, createLogger } from "../util/logger.js";
 import type { CliIo } from "./io.js";
 
-export const nodeRunUsage = `Usage: tabby node run [--health HOST:PORT] [--metrics HOST:PORT] [--socket PATH]
+export const nodeRunUsage = `Usage: tabby node run [--health HOST:PORT] [--metrics HOST:PORT] [--socket PATH] [--web HOST:PORT]
 
 Runs the node agent: registers this node, peers over BGP as Calico's resources say, programs routes and
 tunnels, and serves health (FELIX_HEALTHHOST:FELIX_HEALTHPORT, default localhost:9099), metrics (when
@@ -35,6 +37,8 @@ FELIX_PROMETHEUSMETRICSENABLED=true, port 9091), the status socket
 /var/run/tabby/cni.sock). Configured by calico-node's environment variables (NODENAME, IP,
 IP_AUTODETECTION_METHOD, AS, CALICO_ROUTER_ID, CALICO_NETWORKING_BACKEND, CALICO_IPV4POOL_*, ...) and
 the datastore ones (DATASTORE_TYPE, KUBECONFIG, ETCD_ENDPOINTS); see docs/agent.md.
+--web serves the live topology page for this node (sessions, pods, blocks, routes) on a loopback
+address; off by default.
 `;
 
 /** What this command reads from the environment itself, besides the agent settings and the datastore's. */
@@ -50,7 +54,7 @@ export const NODE_RUN_ENV = [
 ] as const;
 
 export async function runNode(argv: readonly string[], io: CliIo, signal?: AbortSignal): Promise<number> {
-  let values: { health?: string; metrics?: string; socket?: string; help?: boolean };
+  let values: { health?: string; metrics?: string; socket?: string; web?: string; help?: boolean };
   try {
     ({ values } = parseArgs({
       args: [...argv],
@@ -58,6 +62,7 @@ export async function runNode(argv: readonly string[], io: CliIo, signal?: Abort
         health: { type: "string" },
         metrics: { type: "string" },
         socket: { type: "string" },
+        web: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -68,6 +73,13 @@ export async function runNode(argv: readonly string[], io: CliIo, signal?: Abort
   if (values.help) {
     io.stdout(nodeRunUsage);
     return 0;
+  }
+  const web = values.web === undefined ? undefined : parseLoopbackListen(values.web);
+  if (values.web !== undefined && web === undefined) {
+    io.stderr(
+      `tabby node run: --web: ${JSON.stringify(values.web)} is not a loopback HOST:PORT (e.g. 127.0.0.1:8080)\n`,
+    );
+    return 2;
   }
   const env = io.env;
   let settings: ReturnType<typeof parseSettings>;
@@ -189,6 +201,21 @@ export async function runNode(argv: readonly string[], io: CliIo, signal?: Abort
           log.error({ err: e.message, file: join(dir, file) }, "BIRD control socket not served");
         }
       }
+    }
+    if (web !== undefined) {
+      const page = await serveTopology(
+        web,
+        nodeObserver({
+          node: nodeName,
+          address: () => v4 ?? storedV4 ?? "",
+          status: () => agent.status(),
+          ds,
+          clock: systemClock,
+        }),
+        systemClock,
+      );
+      servers.push(page);
+      log.info({ url: page.url }, "topology page");
     }
     // The CNI plugin's fast path: the installed shim forwards each pod's call here.
     servers.push(

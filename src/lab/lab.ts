@@ -50,7 +50,7 @@ import {
   writeState,
 } from "./state.js";
 import { FRR_BIN, startTor } from "./tor.js";
-import { serveTopology, type TopologyServer } from "./web.js";
+import { labObserver, serveTopology, type TopologyServer } from "./web.js";
 
 export interface LabIo {
   readonly out: (text: string) => void;
@@ -581,13 +581,17 @@ export async function labUp(options: LabOptions, io: LabIo, untilStopped: Promis
       torShow = tor.showCommand;
     }
     await build.agents(plan, store.env);
-    web = await serveTopology(options.web, {
-      plan,
-      pods: () => build.state.pods,
-      ds: store.ds,
-      nodeDir: (n) => nodeDir(place, n),
-      clock: io.clock,
-    });
+    web = await serveTopology(
+      options.web,
+      labObserver({
+        plan,
+        pods: () => build.state.pods,
+        ds: store.ds,
+        nodeDir: (n) => nodeDir(place, n),
+        clock: io.clock,
+      }),
+      io.clock,
+    );
     await build.save({ webUrl: web.url });
     io.out(`topology page: ${web.url}\n`);
     const pods = await build.pods(plan, store.cni, store.userKubeconfig);

@@ -112,6 +112,13 @@ function oneOf<T extends string>(flag: string, value: string | undefined, allowe
   throw new LabOptionError(`${flag}: ${JSON.stringify(value ?? "")} is not one of ${allowed.join(", ")}`);
 }
 
+/** `127.0.0.1:8080`, `localhost:0`, `[::1]:80`: the topology page listens on loopback only. */
+export function parseLoopbackListen(text: string): { host: string; port: number } | undefined {
+  const m = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\]):(\d{1,5})$/.exec(text);
+  if (m === null || Number(m[2]) > 65535) return undefined;
+  return { host: m[1]!.replace(/^\[|\]$/g, ""), port: Number(m[2]) };
+}
+
 /** `up`'s flags; anything else is an error naming the flag. */
 export function parseUpArgs(argv: readonly string[]): LabOptions {
   let o: LabOptions = DEFAULT_OPTIONS;
@@ -143,12 +150,12 @@ export function parseUpArgs(argv: readonly string[]): LabOptions {
       }
       case "--web": {
         const v = value() ?? "";
-        const m = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\]):(\d{1,5})$/.exec(v);
-        if (m === null || Number(m[2]) > 65535)
+        const web = parseLoopbackListen(v);
+        if (web === undefined)
           throw new LabOptionError(
             `--web: ${JSON.stringify(v)} is not a loopback HOST:PORT (e.g. 127.0.0.1:8080)`,
           );
-        o = { ...o, web: { host: m[1]!.replace(/^\[|\]$/g, ""), port: Number(m[2]) } };
+        o = { ...o, web };
         break;
       }
       case "--encap":

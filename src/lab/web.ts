@@ -78,9 +78,41 @@ async function podRoutes(plan: LabPlan): Promise<Map<string, string[]>> {
   return out;
 }
 
+/**
+ * The lab's picture, gathered: agents every call, block affinities and pod routes at most every 2 s.
+ */
+export function labObserver(o: ObserveInputs): () => Promise<Topology> {
+  let blocks = new Map<string, string[]>();
+  let routes = new Map<string, string[]>();
+  let slowAt = 0;
+  return async () => {
+    if (o.clock.now() >= slowAt) {
+      slowAt = o.clock.now() + 2_000;
+      blocks = await blockAffinities(o.ds).catch(() => blocks);
+      routes = await podRoutes(o.plan);
+    }
+    const agents = new Map<string, AgentAnswer>();
+    await Promise.all(
+      o.plan.nodes.map(async (n) =>
+        agents.set(n.name, await agentAnswer(join(o.nodeDir(n.name), "node.sock"))),
+      ),
+    );
+    return buildTopology({
+      plan: o.plan,
+      pods: o.pods(),
+      agents,
+      blocks,
+      routes,
+      wallTime: o.clock.wallTime(),
+    });
+  };
+}
+
+/** Serves the page and pushes `observe()`'s picture every 500 ms when it changed. */
 export async function serveTopology(
   listen: { host: string; port: number },
-  o: ObserveInputs,
+  observe: () => Promise<Topology>,
+  clock: Clock,
 ): Promise<TopologyServer> {
   let current: Topology | undefined;
   let text = "";
@@ -114,41 +146,21 @@ export async function serveTopology(
   });
   const addr = server.address() as { address: string; port: number };
   let stopped = false;
-  let blocks = new Map<string, string[]>();
-  let routes = new Map<string, string[]>();
-  let slowAt = 0;
   const loop = async () => {
     while (!stopped) {
-      if (o.clock.now() >= slowAt) {
-        slowAt = o.clock.now() + 2_000;
-        blocks = await blockAffinities(o.ds).catch(() => blocks);
-        routes = await podRoutes(o.plan);
+      const next = await observe().catch(() => current);
+      if (next !== undefined) {
+        // `at` changes every pass; compare the rest.
+        const same =
+          current !== undefined &&
+          JSON.stringify({ ...next, at: "" }) === JSON.stringify({ ...current, at: "" });
+        if (!same) {
+          current = next;
+          text = JSON.stringify(next);
+          for (const c of clients) c.write(`data: ${text}\n\n`);
+        }
       }
-      const agents = new Map<string, AgentAnswer>();
-      await Promise.all(
-        o.plan.nodes.map(async (n) =>
-          agents.set(n.name, await agentAnswer(join(o.nodeDir(n.name), "node.sock"))),
-        ),
-      );
-      const next = buildTopology({
-        plan: o.plan,
-        pods: o.pods(),
-        agents,
-        blocks,
-        routes,
-        wallTime: o.clock.wallTime(),
-      });
-      const nextText = JSON.stringify(next);
-      // `at` changes every pass; compare the rest.
-      if (
-        current === undefined ||
-        JSON.stringify({ ...next, at: "" }) !== JSON.stringify({ ...current, at: "" })
-      ) {
-        current = next;
-        text = nextText;
-        for (const c of clients) c.write(`data: ${text}\n\n`);
-      }
-      await delay(o.clock, 500);
+      await delay(clock, 500);
     }
   };
   const running = loop();
@@ -161,5 +173,83 @@ export async function serveTopology(
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await running.catch(() => undefined);
     },
+  };
+}
+
+export interface NodeObserveInputs {
+  readonly node: string;
+  readonly address: () => string;
+  readonly status: () => AgentStatus;
+  readonly ds: Datastore;
+  readonly clock: Clock;
+}
+
+/**
+ * One real node's picture, for `tabby node run --web`: its agent's sessions, the pods the datastore
+ * places on it, its blocks, and the kernel's pod routes (Calico's protocols, cali* veths, tunnels,
+ * blackholes), the slow parts at most every 2 s.
+ */
+export function nodeObserver(o: NodeObserveInputs): () => Promise<Topology> {
+  let slowAt = 0;
+  let pods: PodAddress[] = [];
+  let blocks: string[] = [];
+  let routes: string[] = [];
+  let pools = "";
+  return async () => {
+    if (o.clock.now() >= slowAt) {
+      slowAt = o.clock.now() + 2_000;
+      const [weps, affinities, ippools] = await Promise.all([
+        o.ds.list("WorkloadEndpoint"),
+        blockAffinities(o.ds),
+        o.ds.list("IPPool"),
+      ]);
+      pods = weps.items
+        .filter((w) => (w.spec as { node?: string }).node === o.node)
+        .map((w) => {
+          const s = w.spec as { pod?: string; workload?: string; ipNetworks?: string[] };
+          return {
+            name: s.pod ?? s.workload ?? w.metadata.name,
+            node: o.node,
+            ip: (s.ipNetworks?.[0] ?? "").split("/")[0]!,
+          };
+        });
+      blocks = affinities.get(o.node) ?? [];
+      pools = ippools.items
+        .map((p) => {
+          const s = p.spec as { cidr?: string; ipipMode?: string; vxlanMode?: string };
+          return `${s.cidr} ipipMode ${s.ipipMode ?? "Never"} vxlanMode ${s.vxlanMode ?? "Never"}`;
+        })
+        .join(", ");
+      const r = await ip(undefined, "-4", "route", "show").catch(() => ({ stdout: "" }));
+      routes = r.stdout
+        .split("\n")
+        .map((l) => l.trim())
+        .filter((l) => /proto (bird|80)\b|dev cali|^blackhole|vxlan\.calico|tunl0/.test(l));
+    }
+    const s = o.status();
+    return {
+      at: new Date(o.clock.wallTime()).toISOString(),
+      encap: "per pool",
+      pool: pools,
+      nodes: [
+        {
+          name: o.node,
+          ip: o.address(),
+          segment: "",
+          agent: s.ready ? "ready" : "not ready",
+          ...(s.ready ? {} : { reason: s.notReady.join("; ") }),
+          sessions: s.peers.map((p) => ({
+            name: p.name,
+            peer: p.address,
+            state: p.state,
+            up: p.state === "Established",
+            ...(p.lastError ? { info: p.lastError } : {}),
+          })),
+          pods,
+          blocks,
+          routes,
+        },
+      ],
+    };
   };
 }

@@ -141,9 +141,15 @@ export class AgentLab {
   }
 
   /** A node on the first segment, or with `far` on the second one (behind the ToR, another subnet). */
-  async addNode(name: string, ip: string, extraEnv: NodeJS.ProcessEnv = {}, far = false): Promise<LabNode> {
+  async addNode(
+    name: string,
+    ip: string,
+    extraEnv: NodeJS.ProcessEnv = {},
+    far = false,
+    args: readonly string[] = [],
+  ): Promise<LabNode> {
     const node = await this.addHost(name, ip, extraEnv, far);
-    this.start(node);
+    this.start(node, args);
     return node;
   }
 
@@ -184,8 +190,8 @@ export class AgentLab {
     return node;
   }
 
-  start(node: LabNode): void {
-    node.proc = node.ns.spawnNode(TABBY, ["node", "run"], {
+  start(node: LabNode, args: readonly string[] = []): void {
+    node.proc = node.ns.spawnNode(TABBY, ["node", "run", ...args], {
       logFile: join(node.dir, "agent.log"),
       env: node.env,
     });

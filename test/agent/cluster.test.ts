@@ -72,7 +72,9 @@ describeWith(
         },
       });
       nodes = [];
-      for (const [name, ip] of NODES) nodes.push(await lab.addNode(name, ip));
+      // n1 also serves its topology page (on loopback inside its namespace).
+      for (const [name, ip] of NODES)
+        nodes.push(await lab.addNode(name, ip, {}, false, name === "n1" ? ["--web", "127.0.0.1:9199"] : []));
       for (const n of nodes) await lab.waitReady(n);
       for (const n of nodes) {
         pods.push(await lab.addPod(n, `${n.name}-a`));
@@ -96,6 +98,36 @@ describeWith(
           .map((r) => [r.metadata.name, (r.spec as { bgp?: { ipv4Address?: string } }).bgp?.ipv4Address])
           .sort(),
       ).toEqual(NODES.map(([n, ip]) => [n, `${ip}/24`]));
+    });
+
+    it("tabby node run --web serves this node's picture: its sessions up, its pods, blocks and pod routes", async () => {
+      const n1 = nodes[0]!;
+      const fetchJson = `fetch("http://127.0.0.1:9199/topology.json").then((r) => r.text()).then((t) => process.stdout.write(t))`;
+      const topo = await eventually(
+        async () => {
+          const r = await n1.ns.exec(process.execPath, ["-e", fetchJson], { allowFailure: true });
+          if (r.code !== 0) return false;
+          const t = JSON.parse(r.stdout);
+          return t.nodes?.[0]?.pods?.length === 2 && t.nodes[0].sessions.every((s: { up: boolean }) => s.up)
+            ? t
+            : false;
+        },
+        { what: "n1's topology page to show its sessions and pods", timeoutMs: 20_000, intervalMs: 250 },
+      );
+      const me = topo.nodes[0];
+      expect(me.name).toBe("n1");
+      expect(me.agent).toBe("ready");
+      expect(me.sessions.map((s: { name: string }) => s.name).sort()).toEqual(
+        [
+          `Global_${TOR_IP.replaceAll(".", "_")}`,
+          ...NODES.filter(([m]) => m !== "n1").map(([, ip]) => `Mesh_${ip.replaceAll(".", "_")}`),
+        ].sort(),
+      );
+      expect(me.pods.map((p: { name: string }) => p.name).sort()).toEqual(["n1-a", "n1-b"]);
+      expect(me.blocks.length).toBeGreaterThan(0);
+      expect(me.routes.some((r: string) => / dev cali[0-9a-f]+ /.test(`${r} `))).toBe(true);
+      const page = await n1.ns.exec(process.execPath, ["-e", fetchJson.replace("/topology.json", "/")]);
+      expect(page.stdout).toContain('new EventSource("/events")');
     });
 
     it("the real birdc reads each agent's BIRD control socket: the sessions as Calico's BIRD lists them", async () => {
