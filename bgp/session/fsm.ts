@@ -356,7 +356,17 @@ function afterOpen(
   switch (e.kind) {
     case "timer":
       if (e.timer === "hold")
-        return sendNotificationAndFail(s, cfg, now, 4, 0, new Uint8Array(0), "hold timer expired");
+        return sendNotificationAndFail(
+          s,
+          cfg,
+          now,
+          4,
+          0,
+          new Uint8Array(0),
+          s.negotiated !== undefined
+            ? `hold timer expired: nothing from the peer for ${s.negotiated.holdTimeSec} s`
+            : "hold timer expired",
+        );
       if (e.timer === "keepalive") return keepalive(s);
       return { state: s, actions: [] };
     case "tcp-failed":

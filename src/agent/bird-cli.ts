@@ -98,7 +98,23 @@ export function birdError(p: PeerStatus): string {
 export function protocolInfo(p: PeerStatus): string {
   const err = birdError(p);
   if (protocolState(p) === "down") return err;
-  return `${bgpStateWord(p).padEnd(14)}${err}`;
+  const gr = gracefulRestartWords(p);
+  const tail = [err, gr].filter((x) => x !== "").join("; ");
+  return `${bgpStateWord(p).padEnd(14)}${tail}`;
+}
+
+/**
+ * Graceful restart in words: while a peer that restarts is away we keep its routes (stale), and once
+ * it is back we keep them until its End-of-RIB says it has sent everything again.
+ */
+export function gracefulRestartWords(p: PeerStatus): string {
+  if (p.stale <= 0) return "";
+  const routes = `${p.stale} stale route${p.stale === 1 ? "" : "s"}`;
+  if (p.state !== "Established") return `graceful restart: keeping ${routes} until the peer is back`;
+  const waiting = p.families.filter((f) => !p.endOfRibReceived.includes(f));
+  return waiting.length > 0
+    ? `graceful restart: ${routes}, waiting for End-of-RIB (${waiting.join(", ")})`
+    : "";
 }
 
 function row(p: PeerStatus, now: number): string {

@@ -141,6 +141,14 @@ describe("BIRD's control protocol", () => {
       "Error: peer AS 65002 but BGPPeer says 65003",
     );
     expect(protocolInfo(peer({ state: "Active", passive: true }))).toBe("Passive       ");
+    // Graceful restart in words, for a peer away and for one back but not yet done.
+    expect(protocolInfo(peer({ state: "Active", stale: 12, lastError: "connection refused" }))).toBe(
+      "Active        Socket: connection refused; graceful restart: keeping 12 stale routes until the peer is back",
+    );
+    expect(
+      protocolInfo(peer({ state: "Established", stale: 1, families: ["ipv4"], endOfRibReceived: [] })),
+    ).toBe("Established   graceful restart: 1 stale route, waiting for End-of-RIB (ipv4)");
+    expect(protocolInfo(peer({ state: "Established", stale: 0 }))).toBe("Established   ");
     expect(protocolTime(NOW - 19 * 3600_000, NOW)).toMatch(/^\d\d:\d\d:\d\d$/);
     expect(protocolTime(NOW - 21 * 3600_000, NOW)).toBe("2026-12-06");
   });

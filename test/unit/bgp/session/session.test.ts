@@ -103,9 +103,9 @@ describe("session driver", () => {
     await eventually(() => peer.got.find((m) => m.type === "NOTIFICATION"), { what: "the NOTIFICATION" });
     expect(peer.got.find((m) => m.type === "NOTIFICATION")).toMatchObject({ code: 4, subcode: 0 });
     expect(events.at(-1)).toBe(
-      "down true NOTIFICATION sent: Hold Timer Expired / Unspecific (hold timer expired)",
+      "down true NOTIFICATION sent: Hold Timer Expired / Unspecific (hold timer expired: nothing from the peer for 9 s)",
     );
-    expect(s.lastError).toBe("NOTIFICATION sent: Hold Timer Expired / Unspecific (hold timer expired)");
+    expect(s.lastError).toBe("NOTIFICATION sent: Hold Timer Expired / Unspecific (hold timer expired: nothing from the peer for 9 s)");
   });
 
   it("a refused connection waits in Active for exactly the connect-retry time, then tries again", async () => {
