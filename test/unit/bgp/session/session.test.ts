@@ -105,7 +105,9 @@ describe("session driver", () => {
     expect(events.at(-1)).toBe(
       "down true NOTIFICATION sent: Hold Timer Expired / Unspecific (hold timer expired: nothing from the peer for 9 s)",
     );
-    expect(s.lastError).toBe("NOTIFICATION sent: Hold Timer Expired / Unspecific (hold timer expired: nothing from the peer for 9 s)");
+    expect(s.lastError).toBe(
+      "NOTIFICATION sent: Hold Timer Expired / Unspecific (hold timer expired: nothing from the peer for 9 s)",
+    );
   });
 
   it("a refused connection waits in Active for exactly the connect-retry time, then tries again", async () => {
