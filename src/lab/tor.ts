@@ -20,6 +20,32 @@ export interface TorHandle {
   readonly showCommand: readonly string[];
 }
 
+/**
+ * Readies `dir` for FRR's daemons, which drop to user frr: it must reach and own the directory and
+ * its config files (bgpd.conf as given, an empty zebra.conf).
+ */
+export async function writeFrrDir(dir: string, bgpdConf: string): Promise<void> {
+  const uid = Number(execFileSync("id", ["-u", "frr"], { encoding: "utf8" }).trim());
+  const gid = Number(execFileSync("id", ["-g", "frr"], { encoding: "utf8" }).trim());
+  await chmod(dir, 0o755);
+  await writeFile(join(dir, "bgpd.conf"), bgpdConf);
+  await writeFile(join(dir, "zebra.conf"), "");
+  for (const f of ["", "bgpd.conf", "zebra.conf"]) await chown(join(dir, f), uid, gid);
+}
+
+/**
+ * An FRR daemon in the foreground without /etc/frr: as user frr, its config, pid file, vty socket and
+ * log in `dir`; bgpd talks to zebra at `zapi`, or runs alone (-Z) without one.
+ */
+export function frrDaemonArgs(daemon: "zebra" | "bgpd", dir: string, zapi: string | undefined): string[] {
+  return [
+    ...["-u", "frr", "-g", "frr", "--vty_socket", dir],
+    ...["-f", join(dir, `${daemon}.conf`), "-i", join(dir, `${daemon}.pid`)],
+    ...(zapi !== undefined ? ["-z", zapi] : ["-Z"]),
+    ...["--log", `file:${join(dir, `${daemon}.log`)}`],
+  ];
+}
+
 /** Starts the ToR daemon; waits until its control socket answers. */
 export async function startTor(
   plan: LabPlan,
@@ -49,48 +75,19 @@ export async function startTor(
       showCommand: ["birdc", "-s", ctl, "show", "protocols"],
     };
   }
-  // FRR drops to user frr, which must own its directory and config files.
-  const uid = Number(execFileSync("id", ["-u", "frr"], { encoding: "utf8" }).trim());
-  const gid = Number(execFileSync("id", ["-g", "frr"], { encoding: "utf8" }).trim());
-  await chmod(dir, 0o755);
-  await writeFile(join(dir, "bgpd.conf"), renderFrrTor(plan));
-  await writeFile(join(dir, "zebra.conf"), "");
-  for (const f of ["", "bgpd.conf", "zebra.conf"]) await chown(join(dir, f), uid, gid);
-  const common = ["-u", "frr", "-g", "frr", "--vty_socket", dir];
+  await writeFrrDir(dir, renderFrrTor(plan));
   const zapi = join(dir, "zserv.api");
-  const zebra = spawnDaemon(
-    ns,
-    `${FRR_BIN}/zebra`,
-    [
-      ...common,
-      "-f",
-      join(dir, "zebra.conf"),
-      "-i",
-      join(dir, "zebra.pid"),
-      "-z",
-      zapi,
-      "--log",
-      `file:${join(dir, "zebra.log")}`,
-    ],
-    { env, logFile: join(dir, "zebra.out"), labDir },
-  );
+  const zebra = spawnDaemon(ns, `${FRR_BIN}/zebra`, frrDaemonArgs("zebra", dir, zapi), {
+    env,
+    logFile: join(dir, "zebra.out"),
+    labDir,
+  });
   await waitFor(`the ToR's zebra to listen (log: ${join(dir, "zebra.out")})`, async () => existsSync(zapi));
-  const bgpd = spawnDaemon(
-    ns,
-    `${FRR_BIN}/bgpd`,
-    [
-      ...common,
-      "-f",
-      join(dir, "bgpd.conf"),
-      "-i",
-      join(dir, "bgpd.pid"),
-      "-z",
-      zapi,
-      "--log",
-      `file:${join(dir, "bgpd.log")}`,
-    ],
-    { env, logFile: join(dir, "bgpd.out"), labDir },
-  );
+  const bgpd = spawnDaemon(ns, `${FRR_BIN}/bgpd`, frrDaemonArgs("bgpd", dir, zapi), {
+    env,
+    logFile: join(dir, "bgpd.out"),
+    labDir,
+  });
   const vtysh = ["vtysh", "--vty_socket", dir, "-c", "show bgp summary"];
   await waitFor(
     `the ToR's bgpd to answer (log: ${join(dir, "bgpd.log")})`,

@@ -59,14 +59,10 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
   });
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
+// One definition of "this pid still runs", shared with the lab.
+export { isAlive } from "../../src/lab/host.js";
+
+import { isAlive } from "../../src/lab/host.js";
 
 /**
  * Sends SIGTERM, waits up to `graceMs` for the process to go, then SIGKILLs it. Works for our own

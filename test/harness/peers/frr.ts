@@ -6,9 +6,8 @@
  * (`proto bgp`); pass `zebra: false` to run bgpd alone (`-Z`), e.g. for benchmarks.
  */
 
-import { execFileSync } from "node:child_process";
-import { chmod, chown, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { FRR_BIN, frrDaemonArgs, writeFrrDir } from "../../../src/lab/tor.js";
 import { run } from "../exec.js";
 import { makeTempDir } from "../naming.js";
 import type { Netns, NsProcess } from "../netns.js";
@@ -32,14 +31,6 @@ export interface FrrOptions {
   readonly zebra?: boolean;
   /** Extra bgpd arguments, e.g. ["-n"] (do not install routes in the kernel). */
   readonly bgpdArgs?: readonly string[];
-}
-
-const FRR_BIN = "/usr/lib/frr";
-
-function frrIds(): { uid: number; gid: number } {
-  const uid = Number(execFileSync("id", ["-u", "frr"], { encoding: "utf8" }).trim());
-  const gid = Number(execFileSync("id", ["-g", "frr"], { encoding: "utf8" }).trim());
-  return { uid, gid };
 }
 
 export class Frr extends DaemonBase {
@@ -75,12 +66,7 @@ export class Frr extends DaemonBase {
   /** A temp dir the frr user owns, holding bgpd.conf and an empty zebra.conf. */
   private static async prepareDir(scope: Scope, bgpdConf: string): Promise<string> {
     const dir = await makeTempDir(scope);
-    // The daemons drop to user frr: it must reach and own its directory (mkdtemp makes it 0700 root).
-    const { uid, gid } = frrIds();
-    await chmod(dir, 0o755);
-    await writeFile(join(dir, "bgpd.conf"), bgpdConf);
-    await writeFile(join(dir, "zebra.conf"), "");
-    for (const f of ["", "bgpd.conf", "zebra.conf"]) await chown(join(dir, f), uid, gid);
+    await writeFrrDir(dir, bgpdConf);
     return dir;
   }
 
@@ -89,26 +75,13 @@ export class Frr extends DaemonBase {
     if (text === undefined) throw new Error("Frr.start needs spec or config");
     const as = opts.spec?.as ?? Number(/router bgp (\d+)/.exec(text)?.[1]);
     const dir = await Frr.prepareDir(scope, text);
-    const common = ["-u", "frr", "-g", "frr", "--vty_socket", dir];
     const logFile = join(dir, "bgpd.log");
     let zebra: NsProcess | undefined;
     const zapi = join(dir, "zserv.api");
     if (opts.zebra !== false) {
-      zebra = ns.spawn(
-        `${FRR_BIN}/zebra`,
-        [
-          ...common,
-          "-f",
-          join(dir, "zebra.conf"),
-          "-i",
-          join(dir, "zebra.pid"),
-          "-z",
-          zapi,
-          "--log",
-          `file:${join(dir, "zebra.log")}`,
-        ],
-        { logFile: join(dir, "zebra.out") },
-      );
+      zebra = ns.spawn(`${FRR_BIN}/zebra`, frrDaemonArgs("zebra", dir, zapi), {
+        logFile: join(dir, "zebra.out"),
+      });
       await eventually(() => run("test", ["-S", zapi]).then(() => true), {
         what: "zebra's zserv socket",
         timeoutMs: 10_000,
@@ -116,17 +89,7 @@ export class Frr extends DaemonBase {
     }
     const bgpd = ns.spawn(
       `${FRR_BIN}/bgpd`,
-      [
-        ...common,
-        "-f",
-        join(dir, "bgpd.conf"),
-        "-i",
-        join(dir, "bgpd.pid"),
-        ...(zebra ? ["-z", zapi] : ["-Z"]),
-        "--log",
-        `file:${logFile}`,
-        ...(opts.bgpdArgs ?? []),
-      ],
+      [...frrDaemonArgs("bgpd", dir, zebra ? zapi : undefined), ...(opts.bgpdArgs ?? [])],
       { logFile: join(dir, "bgpd.out") },
     );
     const frr = new Frr(bgpd, zebra, dir, logFile, as);
