@@ -648,10 +648,10 @@ export async function labDown(place: LabPlace, io: LabIo, fromUp = false): Promi
   }
   if (fromUp) io.out("== taking the lab down\n");
   const namespaces = (await listNetns()).filter((n) => n.startsWith(`${place.prefix}-`));
+  // Recorded daemons carry the TABBY_LAB mark as well (a reused pid would not), so the mark and the
+  // namespaces find everything.
   const pids = new Set<number>(labProcesses(place.dir));
   for (const ns of namespaces) for (const p of await netnsPids(ns)) pids.add(p);
-  for (const d of state?.daemons ?? [])
-    if (isAlive(d.pid) && labProcesses(place.dir).includes(d.pid)) pids.add(d.pid);
   pids.delete(process.pid);
   if (state !== undefined && fromUp) await writeState(place, { ...state, phase: "stopping" }).catch(() => {});
   await stopAll([...pids], 5_000, wait);
