@@ -8,13 +8,18 @@
  * waits for the route to go and 50 ms more, so every trial starts from the same quiet state.
  *
  * Calico's own path, in the same run on the same segment: BIRD on A' and B' in iBGP, as calico-node
- * runs it. A trial rewrites the static route file A's BIRD includes and runs `birdc configure` (what
- * confd does on a block change), and ends when BIRD's kernel protocol on B' has put the route in the
- * kernel. Calico's confd adds its own watch-to-render delay on top; it is not counted here, so the
- * BIRD figure is a lower bound for calico-node.
+ * runs it, BIRD's kernel protocol putting the route into B's kernel, measured two ways:
+ * - "bird": from the same BlockAffinity write for A' in the same datastore; a confd stand-in in A'
+ *   (bench/confd-sim.ts) watches BlockAffinity, rewrites the static route file A's BIRD includes and
+ *   runs `birdc configure`. This is the path that matches tabby's from end to end (the ratio lines).
+ *   The real confd debounces and renders all its templates on top, so it is a lower bound.
+ * - "bird-no-datastore": the file rewrite and `birdc configure` alone, started by the benchmark
+ *   itself: BIRD's part of the path without the datastore and the watch.
+ * The tabby agents are stopped before the BIRD trials so both paths have the machine to themselves.
  *
  * BENCH_AGENT_TRIALS sets the trials per path (default 100). Ends with
- * `ratio: converge p50 tabby/bird = x.xx` and the p99 line. Needs root, iproute2 and bird2.
+ * `ratio: converge p50 tabby/bird = x.xx`, the p99 line, and the same against bird-no-datastore.
+ * Needs root, iproute2 and bird2.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { writeFile } from "node:fs/promises";
@@ -31,6 +36,7 @@ import { Scope } from "../test/harness/scope.js";
 
 const TRIALS = Number(process.env.BENCH_AGENT_TRIALS ?? 100);
 const WRITER = fileURLToPath(new URL("./agent-writer.ts", import.meta.url));
+const CONFD = fileURLToPath(new URL("./confd-sim.ts", import.meta.url));
 const now = () => performance.timeOrigin + performance.now();
 
 const v3 = (kind: string, name: string, spec: unknown): Resource => ({
@@ -186,8 +192,9 @@ async function main(): Promise<void> {
       await gone;
       await settle();
     }
-    writer.close();
     tabbyRoutes.close();
+    await lab.kill9(a);
+    await lab.kill9(b);
 
     const ba = await lab.addHost("ba", "10.0.0.21");
     const bb = await lab.addHost("bb", "10.0.0.22");
@@ -199,14 +206,42 @@ async function main(): Promise<void> {
     for (let i = 0; i < 300 && !(await birdA.birdc("show", "protocols", "mesh")).includes("Established"); i++)
       await new Promise((r) => setTimeout(r, 100));
     const birdRoutes = new RouteWatch(bb.ns);
+
+    // Calico's path from the datastore write: the confd stand-in in A' turns the affinity into BIRD's config.
+    const confd = spawn(
+      "ip",
+      ["netns", "exec", ba.ns.name, process.execPath, "--import", "tsx", CONFD, "ba", blocksFile, birdA.ctl],
+      { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...lab.dsEnv } },
+    );
+    scope.defer("stop confd-sim", () => {
+      confd.kill();
+    });
+    await new Promise<void>((resolve) =>
+      createInterface({ input: confd.stdout! }).once("line", () => resolve()),
+    );
     const bird: number[] = [];
     for (let i = 0; i < TRIALS; i++) {
       const cidr = blockCidr("10.90", i);
       const seen = birdRoutes.next(cidr);
+      const t0 = await writer.write("add", "ba", cidr);
+      bird.push((await seen) - t0);
+      const gone = birdRoutes.next(cidr, true);
+      await writer.write("del", "ba", cidr);
+      await gone;
+      await settle();
+    }
+    confd.kill();
+    writer.close();
+
+    // BIRD's part alone: the benchmark rewrites the file and reloads.
+    const birdOnly: number[] = [];
+    for (let i = 0; i < TRIALS; i++) {
+      const cidr = blockCidr("10.91", i);
+      const seen = birdRoutes.next(cidr);
       const t0 = now();
       await writeFile(blocksFile, `route ${cidr} blackhole;\n`);
       await birdA.birdc("configure");
-      bird.push((await seen) - t0);
+      birdOnly.push((await seen) - t0);
       const gone = birdRoutes.next(cidr, true);
       await writeFile(blocksFile, "");
       await birdA.birdc("configure");
@@ -218,10 +253,17 @@ async function main(): Promise<void> {
     const fmt = (x: number) => x.toFixed(1);
     console.log(`# agent convergence, ${TRIALS} trials per path; ${cpus().length} CPUs, Linux ${release()}`);
     console.log("# block affinity written for A -> the block's route in B's kernel (ms)");
-    console.log(`tabby (agent, embedded API server)  p50 ${fmt(pct(tabby, 50))}  p99 ${fmt(pct(tabby, 99))}`);
-    console.log(`bird (config rewrite + birdc)       p50 ${fmt(pct(bird, 50))}  p99 ${fmt(pct(bird, 99))}`);
-    console.log(`ratio: converge p50 tabby/bird = ${(pct(tabby, 50) / pct(bird, 50)).toFixed(2)}`);
-    console.log(`ratio: converge p99 tabby/bird = ${(pct(tabby, 99) / pct(bird, 99)).toFixed(2)}`);
+    const row = (name: string, xs: number[]) =>
+      console.log(`${name.padEnd(52)} p50 ${fmt(pct(xs, 50))}  p99 ${fmt(pct(xs, 99))}`);
+    row("tabby (datastore write, agent, BGP, felix)", tabby);
+    row("bird (datastore write, confd stand-in, BIRD, kernel)", bird);
+    row("bird-no-datastore (config rewrite + birdc configure)", birdOnly);
+    const ratio = (other: string, xs: number[]) => {
+      for (const p of [50, 99])
+        console.log(`ratio: converge p${p} tabby/${other} = ${(pct(tabby, p) / pct(xs, p)).toFixed(2)}`);
+    };
+    ratio("bird", bird);
+    ratio("bird-no-datastore", birdOnly);
   } finally {
     await scope.close();
   }

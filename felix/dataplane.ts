@@ -3,7 +3,9 @@
  * addresses (parent interface, host MTU), computes the desired state (model/compute-desired.ts), then
  * converges the tunnel devices, the route table, the workload interfaces, the ARP/FDB entries and the
  * natOutgoing table, in that order (routes need their devices). Netlink events trigger partial passes,
- * a timer (routeRefreshInterval) full ones. Bad input is reported by name and the rest still applied.
+ * a timer (routeRefreshInterval) full ones. BGP next hops off this node's subnet resolve through the
+ * kernel's other routes (routes/host-routes.ts), and a change to a route covering one re-runs the pass.
+ * Bad input is reported by name and the rest still applied.
  * `netnsPath` lets one process program another namespace (tests, the lab); in production it is unset.
  */
 import type { Logger } from "pino";
@@ -23,6 +25,7 @@ import type { Addr } from "./netlink/addr-codec.js";
 import { NetlinkEvents, type RtnlEvent } from "./netlink/events.js";
 import type { Link } from "./netlink/link-codec.js";
 import { Rtnetlink, type RtnetlinkApi } from "./netlink/rtnetlink.js";
+import { HostRoutes } from "./routes/host-routes.js";
 import { type ApplyResult, RouteTable } from "./routes/route-table.js";
 
 /** The cluster as felix sees it; `host` is learned from the kernel, `config` is given at open. */
@@ -51,6 +54,8 @@ export interface PassResult {
 
 export class Dataplane {
   readonly routeTable: RouteTable;
+  /** The main table's non-BGP routes, that BGP next hops off our subnet resolve through. */
+  private readonly hostRoutes: HostRoutes;
   private readonly cfg: FelixConfig;
   private readonly clock: Clock;
   private readonly nl: RtnetlinkApi;
@@ -80,11 +85,16 @@ export class Dataplane {
     this.nat = new NatOutgoing(opts.nft ?? nftRunner(opts.netnsPath));
     this.sysctls = opts.sysctls ?? procSysctls(opts.netnsPath);
     this.workloadIfaces = new WorkloadIfaces(this.sysctls, opts.logger);
+    this.hostRoutes = new HostRoutes(this.cfg.routeTable, this.cfg.bgpRouteProtocol);
     this.routeTable = new RouteTable({
       nl: this.nl,
       clock: this.clock,
       logger: opts.logger.child({ component: "route-table" }),
       config: this.cfg,
+      // A covering route of a BGP next hop changed while nobody was told (refresh, overrun): re-resolve.
+      onDump: (routes) => {
+        if (this.hostRoutes.reset(routes)) this.schedule();
+      },
     });
   }
 
@@ -119,6 +129,8 @@ export class Dataplane {
 
   private onEvents(evs: RtnlEvent[]): void {
     this.routeTable.handleEvents(evs);
+    // A route covering a BGP next hop changed: re-resolve (BIRD's hostentry update, `gateway recursive`).
+    if (this.hostRoutes.handleEvents(evs)) this.schedule();
     // Interfaces and addresses feed the desired state (parent, MTU, workload ifaces): recompute.
     if (evs.some((e) => e.kind === "link" || e.kind === "addr" || e.kind === "overrun")) this.schedule();
   }
@@ -165,8 +177,15 @@ export class Dataplane {
     const errors: (DataplaneError | NetlinkError | Error)[] = [];
     let links = await this.nl.dumpLinks();
     const addrs = await this.nl.dumpAddrs(0);
-    const host = this.learnHost(state, links, addrs);
+    // The host's routes come from the route table's dump (on start and after an overrun) and events.
+    try {
+      await this.routeTable.refreshMirror();
+    } catch (e) {
+      errors.push(e as Error);
+    }
+    const host = { ...this.learnHost(state, links, addrs), routes: this.hostRoutes.list(links) };
     const desired = computeDesired({ ...state, host, config: this.cfg });
+    this.hostRoutes.watch(desired.nextHops.map((n) => n.nextHop));
     errors.push(...desired.errors);
 
     if (!this.globalDone) {

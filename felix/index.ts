@@ -21,11 +21,18 @@ export {
   type DesiredInputs,
   type EncapMode,
   type FelixConfig,
+  type HostRouteInput,
   type NodeInput,
   type PoolInput,
   type WorkloadInput,
 } from "./model/inputs.js";
 export { computeEncapMtus, computeHostMtu } from "./model/mtu.js";
+export {
+  indexNextHopTable,
+  type NextHopResolution,
+  type NextHopTable,
+  resolveNextHop,
+} from "./model/recursive-next-hop.js";
 export { computeVtepMac } from "./model/vtep-mac.js";
 export type { Addr } from "./netlink/addr-codec.js";
 export { NetlinkEvents, type RtnlEvent } from "./netlink/events.js";

@@ -6,6 +6,8 @@
  *   VTEP's ARP and FDB entries, IP-in-IP `via <node> dev tunl0 onlink`, or direct `via <node> dev
  *   <parent>`; CrossSubnet encapsulates only when the remote node IP is outside this node's
  *   `bgp.ipv4Address` subnet (felix/calc/l3_route_resolver.go);
+ * - each route learned over BGP `via <next hop>`, or, when the next hop is off our subnet, via the
+ *   immediate gateway of the host route covering it (recursive-next-hop.ts, BIRD's `gateway recursive`);
  * - the tunnel devices, their MTUs, the pod MTU, and the natOutgoing pool sets.
  * Pure. Input that cannot be honoured becomes a DataplaneError naming it; the rest is still computed.
  */
@@ -37,6 +39,12 @@ import {
   type NodeInput,
 } from "./inputs.js";
 import { computeEncapMtus } from "./mtu.js";
+import {
+  indexNextHopTable,
+  type NextHopResolution,
+  type NextHopTable,
+  resolveNextHop,
+} from "./recursive-next-hop.js";
 import { computeVtepMac } from "./vtep-mac.js";
 
 export const VXLAN_IFACE = "vxlan.calico";
@@ -333,12 +341,31 @@ export function computeDesired(inp: DesiredInputs): DesiredState {
 
   // Learned BGP routes (calico-bgp-cni.md §1.7 calico_kernel_programming): what felix routes from
   // blocks stays felix's; IP-in-IP pools left to BGP go through tunl0 (direct within the subnet for
-  // CrossSubnet); everything else, including routes from outside the cluster, via its next hop.
+  // CrossSubnet); everything else, including routes from outside the cluster, via its next hop,
+  // resolved recursively through the host's routes when it is off our subnet (`gateway recursive`).
   const programmed = new Set([...routes.values()].map((r) => r.dst));
+  const learned: { dst: string; c: Cidr; nextHop: string; metric: number | undefined }[] = [];
   for (const r of inp.bgpRoutes ?? []) {
     const c = tryParse(r.dst, `BGP route ${r.dst}`, errors);
-    if (c === undefined) continue;
-    const dst = formatCidr(c);
+    if (c !== undefined) learned.push({ dst: formatCidr(c), c, nextHop: r.nextHop, metric: r.metric });
+  }
+  const hostRoutes = inp.host.routes;
+  let nhTable: NextHopTable | undefined;
+  const resolved = new Map<string, NextHopResolution>();
+  const resolve = (gw: Uint8Array, text: string): NextHopResolution => {
+    let res = resolved.get(text);
+    if (res === undefined) {
+      nhTable ??= indexNextHopTable(
+        hostRoutes ?? [],
+        learned.map((l) => l.dst),
+      );
+      res = resolveNextHop(gw, nhTable);
+      resolved.set(text, res);
+    }
+    return res;
+  };
+  for (const r of learned) {
+    const { c, dst } = r;
     const pool = poolOf(c);
     if ((pool !== undefined && felixRoutes(pool)) || programmed.has(dst)) continue;
     let gw: Uint8Array;
@@ -353,10 +380,8 @@ export function computeDesired(inp: DesiredInputs): DesiredState {
       continue;
     }
     const mine = c.family === 4 ? my4 : my6;
-    if (
-      gw.length !== (c.family === 4 ? 4 : 16) ||
-      (mine !== undefined && formatIp(mine.ip) === formatIp(gw))
-    ) {
+    const nh = formatIp(gw);
+    if (gw.length !== (c.family === 4 ? 4 : 16) || (mine !== undefined && formatIp(mine.ip) === nh)) {
       continue; // another family's next hop, or ourselves: nothing to program
     }
     const sameSubnet = mine !== undefined && cidrContainsIp(mine.subnet, gw);
@@ -364,16 +389,53 @@ export function computeDesired(inp: DesiredInputs): DesiredState {
       pool !== undefined &&
       c.family === 4 &&
       (pool.ipipMode === "Always" || (pool.ipipMode === "CrossSubnet" && !sameSubnet));
-    const viaParent = !ipip && sameSubnet && inp.host.parentIface !== undefined;
-    addRoute({
-      dst,
-      type: "unicast",
-      protocol: cfg.bgpRouteProtocol,
-      gateway: formatIp(gw),
-      ...(ipip ? { ifName: IPIP_IFACE, onlink: true } : viaParent ? { ifName: inp.host.parentIface } : {}),
-      metric: r.metric ?? cfg.routeMetric,
-      owner: `BGP route ${dst} via ${formatIp(gw)}${ipip ? " (ipip)" : ""}`,
-    });
+    const metric = r.metric ?? cfg.routeMetric;
+    const base = { dst, type: "unicast", protocol: cfg.bgpRouteProtocol, metric } as const;
+    if (ipip) {
+      addRoute({
+        ...base,
+        gateway: nh,
+        ifName: IPIP_IFACE,
+        onlink: true,
+        owner: `BGP route ${dst} via ${nh} (ipip)`,
+      });
+    } else if (sameSubnet || hostRoutes === undefined) {
+      const viaParent = sameSubnet && inp.host.parentIface !== undefined;
+      addRoute({
+        ...base,
+        gateway: nh,
+        ...(viaParent ? { ifName: inp.host.parentIface } : {}),
+        owner: `BGP route ${dst} via ${nh}`,
+      });
+    } else {
+      const res = resolve(gw, nh);
+      if (res.kind === "unresolvable") {
+        errors.push(
+          new DataplaneError(
+            "FELIX_NEXT_HOP_UNRESOLVABLE",
+            `BGP route ${dst}: next hop ${nh} is unresolvable: ${res.reason}; not programmed`,
+            { route: dst },
+          ),
+        );
+        continue;
+      }
+      if (res.kind === "direct") {
+        addRoute({
+          ...base,
+          gateway: nh,
+          ...(res.ifName !== undefined ? { ifName: res.ifName } : {}),
+          owner: `BGP route ${dst} via ${nh}`,
+        });
+      } else {
+        addRoute({
+          ...base,
+          gateway: res.gateway,
+          ...(res.ifName !== undefined ? { ifName: res.ifName } : {}),
+          ...(res.onlink ? { onlink: true } : {}),
+          owner: `BGP route ${dst} via ${nh} (recursive: via ${res.gateway} of ${res.via})`,
+        });
+      }
+    }
     programmed.add(dst);
   }
 
@@ -435,6 +497,7 @@ export function computeDesired(inp: DesiredInputs): DesiredState {
       allPools6: byFamily(6, false),
     },
     podMtu: encapMtus.length > 0 ? Math.min(...encapMtus) : inp.host.hostMtu,
+    nextHops: [...resolved].map(([nextHop, resolution]) => ({ nextHop, resolution })),
     errors,
   };
 }

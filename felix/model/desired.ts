@@ -5,6 +5,7 @@
  * ifindexes when it programs.
  */
 import type { DataplaneError } from "../errors.js";
+import type { NextHopResolution } from "./recursive-next-hop.js";
 
 export type RouteType = "unicast" | "blackhole" | "local";
 
@@ -82,6 +83,11 @@ export interface DesiredState {
   readonly nat: DesiredNat;
   /** MTU for new pods: the smallest of the enabled encapsulations', else the host's (calico.md §2.14). */
   readonly podMtu: number;
+  /**
+   * BGP next hops off this node's subnet and what each resolved to through the host's routes; the
+   * shell re-runs the computation when a route covering one of them changes.
+   */
+  readonly nextHops: readonly { readonly nextHop: string; readonly resolution: NextHopResolution }[];
   /** Parts of the input that could not be turned into state; everything else is still in here. */
   readonly errors: readonly DataplaneError[];
 }

@@ -62,6 +62,24 @@ export interface BgpRouteInput {
   readonly metric?: number;
 }
 
+/**
+ * A route of this node's main table other than the ones felix programs from BGP: what a BGP next hop
+ * off our links resolves through (recursive-next-hop.ts). Read from the kernel by the shell; interfaces
+ * by name.
+ */
+export interface HostRouteInput {
+  /** Canonical CIDR. */
+  readonly dst: string;
+  readonly type: "unicast" | "blackhole" | "unreachable" | "prohibit" | "throw";
+  readonly gateway?: string;
+  readonly ifName?: string;
+  /** RTNH_F_ONLINK on the covering route: routes through it inherit it. */
+  readonly onlink?: boolean;
+  readonly metric?: number;
+  /** More than one next hop (RTA_MULTIPATH): never resolved through. */
+  readonly multipath?: boolean;
+}
+
 export interface FelixConfig {
   /** `InterfacePrefix`: interfaces whose names start with one of these are workload interfaces. */
   readonly interfacePrefixes: readonly string[];
@@ -130,6 +148,11 @@ export interface DesiredInputs {
     /** The interface holding this node's IP (VXLAN parent, no-encap next hop device). */
     readonly parentIface?: string;
     readonly hostMtu: number;
+    /**
+     * The main table's routes, without felix's BGP ones: BGP next hops off this node's subnet are
+     * resolved through them (`gateway recursive`). Undefined: not resolved, `via <next hop>` as given.
+     */
+    readonly routes?: readonly HostRouteInput[];
   };
   readonly config?: Partial<FelixConfig>;
 }

@@ -32,6 +32,8 @@ export interface RouteTableOptions {
   readonly config?: Partial<FelixConfig>;
   /** Tunnel devices whose routes are all felix's; default vxlan.calico and tunl0. */
   readonly specialIfaces?: readonly string[];
+  /** Told every full dump of the kernel's routes (the dataplane mirrors the host's routes from it). */
+  readonly onDump?: (routes: readonly Route[]) => void;
 }
 
 export interface ApplyResult {
@@ -63,6 +65,9 @@ export class RouteTable {
   private inputErrors: DataplaneError[] = [];
   private loggedErrors = new Set<string>();
   private running: Promise<ApplyResult> | undefined;
+  private dumping: Promise<void> | undefined;
+  /** A full dump happened since the last pass: that pass diffs everything. */
+  private dumped = false;
   private again = false;
   private started = false;
   private timer: { handle: TimerHandle; due: number } | undefined;
@@ -225,27 +230,55 @@ export class RouteTable {
     return run;
   }
 
+  /**
+   * Does a due full dump now instead of in the next pass (which then diffs everything without dumping
+   * again), so that a caller about to compute from the kernel's routes (onDump) sees them fresh. A no-op
+   * while a pass runs: that pass or the one queued after it dumps.
+   */
+  async refreshMirror(): Promise<void> {
+    if (this.running === undefined && this.needFull && this.dumping === undefined) {
+      this.dumping = this.dump().finally(() => {
+        this.dumping = undefined;
+      });
+    }
+    await this.dumping;
+  }
+
+  private async dump(): Promise<void> {
+    const { nl } = this.opts;
+    this.needFull = false;
+    this.dirty.clear();
+    let links: Link[];
+    let routes: Route[];
+    try {
+      links = await nl.dumpLinks();
+      routes = await nl.dumpRoutes(0);
+    } catch (e) {
+      this.needFull = true;
+      throw e;
+    }
+    this.links.clear();
+    this.ifIndexByName.clear();
+    for (const l of links) {
+      this.links.set(l.index, l);
+      this.ifIndexByName.set(l.name, l.index);
+    }
+    this.actual.clear();
+    for (const r of routes) {
+      if (r.table !== this.cfg.routeTable) continue;
+      const key = routeKey(r);
+      if (!this.actual.has(key)) this.actual.set(key, r);
+    }
+    this.dumped = true;
+    this.opts.onDump?.(routes);
+  }
+
   private async applyOnce(): Promise<ApplyResult> {
     const { nl, logger, clock } = this.opts;
-    const full = this.needFull;
-    if (full) {
-      this.needFull = false;
-      this.dirty.clear();
-      const links = await nl.dumpLinks();
-      const routes = await nl.dumpRoutes(0);
-      this.links.clear();
-      this.ifIndexByName.clear();
-      for (const l of links) {
-        this.links.set(l.index, l);
-        this.ifIndexByName.set(l.name, l.index);
-      }
-      this.actual.clear();
-      for (const r of routes) {
-        if (r.table !== this.cfg.routeTable) continue;
-        const key = routeKey(r);
-        if (!this.actual.has(key)) this.actual.set(key, r);
-      }
-    }
+    await this.dumping?.catch(() => undefined); // started by refreshMirror; if it failed, needFull again
+    if (this.needFull) await this.dump();
+    const full = this.dumped;
+    this.dumped = false;
     const keys = full || this.diffAll ? undefined : this.dirty;
     this.dirty = new Set();
     this.diffAll = false;

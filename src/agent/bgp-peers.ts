@@ -5,8 +5,8 @@
  * automatic reverse peerings, with confd's precedence (global beats node-specific for the same IP and
  * port, explicit beats reverse), its names (`Mesh_`/`Global_`/`Node_<ip_>[_port_<N>]`), the
  * lexicographic passive rule and the route-reflector-client rule. The result is candidates with
- * everything resolved but the password and policies, which bgp-plan.ts adds. Pure.
- * Does not do localWorkloadSelector peers (reported; they need workload addresses).
+ * everything resolved but the password and policies, which bgp-plan.ts adds. Peerings with this node's
+ * own workloads (localWorkloadSelector) come from local-workload-peers.ts. Pure.
  */
 import type { Family } from "../../bgp/rib/prefix-key.js";
 import { parseAsNumber } from "../api/asn.js";
@@ -18,6 +18,11 @@ import { formatIp, parseIp } from "../api/net.js";
 import type { BGPPassword } from "../api/secret-ref.js";
 import { compileSelector, type Labels, type Selector } from "../api/selector/selector.js";
 import type { PeerProblem } from "./bgp-plan.js";
+import {
+  computeLocalWorkloadSessions,
+  type LocalWorkload,
+  type LocalWorkloadPeering,
+} from "./local-workload-peers.js";
 
 /** A Calico node as the session computation needs it. Addresses are canonical, without prefix length. */
 export interface NodeView {
@@ -41,7 +46,7 @@ export interface PeerGlobals {
   readonly meshRestartSec?: number;
 }
 
-export type SessionKind = "Mesh" | "Global" | "Node";
+export type SessionKind = "Mesh" | "Global" | "Node" | "Local_Workload";
 
 /** One session, resolved except for the password (a reference) and policies (filter names). */
 export interface Session {
@@ -89,6 +94,8 @@ export interface PeerInputs {
   readonly nodes: readonly NodeView[];
   readonly globals: PeerGlobals;
   readonly peers: readonly Resource[];
+  /** This node's WorkloadEndpoints, for localWorkloadSelector peers. */
+  readonly workloads?: readonly LocalWorkload[];
 }
 
 const familyOfIp = (ip: string): Family => (ip.includes(":") ? "ipv6" : "ipv4");
@@ -103,7 +110,12 @@ function seconds(raw: string | undefined): number | undefined | { rule: string }
   return Math.round(Number(ns) / 1e9); // confd: int(math.Round(d.Seconds()))
 }
 
-export function computeSessions(x: PeerInputs): { sessions: Session[]; problems: PeerProblem[] } {
+export function computeSessions(x: PeerInputs): {
+  sessions: Session[];
+  problems: PeerProblem[];
+  /** Which workloads peer with this node, under which BGPPeer. */
+  localWorkloadPeerings: LocalWorkloadPeering[];
+} {
   const { me, nodes, globals } = x;
   const problems: PeerProblem[] = [];
   const problem = (name: string, reason: string, effect: PeerProblem["effect"], address = "") =>
@@ -249,6 +261,7 @@ export function computeSessions(x: PeerInputs): { sessions: Session[]; problems:
     if (kind === "Node" && emitted.has(keyOf("Global", c))) return; // global wins
     emitted.set(key, { kind, c });
   };
+  const localPeers: { name: string; spec: BGPPeerSpec }[] = [];
   const appliesToMe = (spec: BGPPeerSpec, res: string): boolean => {
     if (spec.node) return spec.node === me.name;
     if (spec.nodeSelector)
@@ -263,11 +276,8 @@ export function computeSessions(x: PeerInputs): { sessions: Session[]; problems:
       if (globalPass !== (!spec.node && !spec.nodeSelector)) continue;
       if (!appliesToMe(spec, res)) continue;
       if (spec.localWorkloadSelector) {
-        problem(
-          res,
-          `${res}: spec.localWorkloadSelector: local workload peerings are not supported`,
-          "omitted",
-        );
+        // confd: a localWorkloadSelector wins over peerIP / peerSelector (the CRD forbids both).
+        localPeers.push({ name: p.metadata.name, spec });
         continue;
       }
       for (const c of candidatesOf(spec, res)) emit(globalPass ? "Global" : "Node", c);
@@ -383,8 +393,17 @@ export function computeSessions(x: PeerInputs): { sessions: Session[]; problems:
     }
   }
 
-  // The speaker keys peers by address: keep one session per address (global, then node, then mesh).
-  const rank: Record<SessionKind, number> = { Global: 0, Node: 1, Mesh: 2 };
+  const local = computeLocalWorkloadSessions({
+    me,
+    myAsn,
+    peers: localPeers,
+    workloads: x.workloads ?? [],
+  });
+  sessions.push(...local.sessions);
+  problems.push(...local.problems);
+
+  // The speaker keys peers by address: keep one session per address (global, node, local workload, mesh).
+  const rank: Record<SessionKind, number> = { Global: 0, Node: 1, Local_Workload: 2, Mesh: 3 };
   sessions.sort((a, b) => rank[a.kind] - rank[b.kind] || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const kept = new Map<string, Session>();
   for (const s of sessions) {
@@ -399,5 +418,5 @@ export function computeSessions(x: PeerInputs): { sessions: Session[]; problems:
       );
   }
   const out = [...kept.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { sessions: out, problems };
+  return { sessions: out, problems, localWorkloadPeerings: local.peerings };
 }

@@ -19,7 +19,7 @@ import type { BGPFilterSpec } from "../api/bgpfilter.js";
 import { parseDuration } from "../api/duration.js";
 import type { IPPoolSpec } from "../api/ippool.js";
 import type { Resource } from "../api/meta.js";
-import { bitsOf, type Cidr, formatIp, networkOf, parseCidr, parseCidrOrIp } from "../api/net.js";
+import { bitsOf, type Cidr, formatIp, networkOf, parseCidr, parseCidrOrIp, parseIp } from "../api/net.js";
 import type { NodeSpec } from "../api/node.js";
 import type { BGPPassword } from "../api/secret-ref.js";
 import {
@@ -30,6 +30,7 @@ import {
 } from "./bgp-exports.js";
 import { BIRD_INT_MAX, filterRules } from "./bgp-filters.js";
 import { computeSessions, type NodeView, type Session } from "./bgp-peers.js";
+import type { LocalWorkload, LocalWorkloadPeering } from "./local-workload-peers.js";
 
 export interface AffinityInput {
   readonly cidr: string;
@@ -53,8 +54,12 @@ export interface BgpResourceSet {
   readonly borrowed: readonly string[];
   /** Secret data by Secret name (the agent reads Secrets from its own namespace); a missing name = Secret not found. */
   readonly secrets: ReadonlyMap<string, Readonly<Record<string, string>>>;
+  /** Per-service /32s and /128s this node announces (service-routes.ts), from Services and EndpointSlices. */
+  readonly serviceAddresses?: readonly Cidr[];
   /** CALICO_ROUTER_ID as already resolved by startup (an IPv4 dotted quad); undefined = use the node's IPv4. */
   readonly routerId?: string;
+  /** This node's WorkloadEndpoints (labels, addresses), for BGPPeer.localWorkloadSelector. */
+  readonly localWorkloads?: readonly LocalWorkload[];
 }
 
 export interface PeerProblem {
@@ -79,10 +84,20 @@ export interface BgpPlan {
   readonly problems: readonly PeerProblem[];
   /** BGPPeer.reachableBy: a /32 or /128 route to the peer via the gateway (confd's bird_aggr static). */
   readonly staticRoutes?: readonly StaticRoute[];
+  /**
+   * BGPConfiguration localWorkloadPeeringIPV4/6 on the host side of each workload that peers with this
+   * node (Felix's endpoint manager puts it there, scope link): the address the workload dials.
+   */
+  readonly workloadPeeringAddresses?: readonly WorkloadPeeringAddress[];
+}
+
+export interface WorkloadPeeringAddress {
+  readonly ifName: string;
+  readonly address: string;
 }
 
 const NORMAL_ROUTE_PRIORITY = 1024;
-const EXCLUDE_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers";
+export const EXCLUDE_FROM_LB_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers";
 /** BIRD 1.6 / Calico template timers (calico-bgp-cni.md §1.3). */
 const TIMERS = {
   holdTimeSec: 240,
@@ -237,7 +252,11 @@ export function computeBgpPlan(r: BgpResourceSet): BgpPlan {
     "BGPConfiguration default: spec.nodeMeshMaxRestartTime",
     problem,
   );
-  const { sessions, problems: sessionProblems } = computeSessions({
+  const {
+    sessions,
+    problems: sessionProblems,
+    localWorkloadPeerings,
+  } = computeSessions({
     me,
     nodes,
     globals: {
@@ -248,8 +267,10 @@ export function computeBgpPlan(r: BgpResourceSet): BgpPlan {
       ...(meshRestartSec !== undefined ? { meshRestartSec } : {}),
     },
     peers: r.peers,
+    ...(r.localWorkloads !== undefined ? { workloads: r.localWorkloads } : {}),
   });
   problems.push(...sessionProblems);
+  const workloadPeeringAddresses = peeringAddresses(dflt, localWorkloadPeerings, problem);
 
   // What calico_export_to_bgp_peers needs.
   const families = new Set([me.v4 && 4, me.v6 && 6].filter((f): f is 4 | 6 => typeof f === "number"));
@@ -278,7 +299,7 @@ export function computeBgpPlan(r: BgpResourceSet): BgpPlan {
     .flatMap((a) => parsed(a.cidr, `block affinity ${a.cidr}`) ?? []);
   const services: Cidr[] = [];
   const single = (c: Cidr) => c.prefixLen === bitsOf(c.family);
-  if (me.labels[EXCLUDE_LABEL] !== "true") {
+  if (me.labels[EXCLUDE_FROM_LB_LABEL] !== "true") {
     const add = (list: readonly CidrBlock[] | undefined, field: string, keep: (c: Cidr) => boolean) => {
       for (const t of cidrsOf(list)) {
         const c = parsed(t, `BGPConfiguration default: spec.${field}`);
@@ -291,6 +312,7 @@ export function computeBgpPlan(r: BgpResourceSet): BgpPlan {
     if (dflt.serviceLoadBalancerAggregation !== "Disabled")
       add(dflt.serviceLoadBalancerIPs, "serviceLoadBalancerIPs", (c) => !single(c));
   }
+  services.push(...(r.serviceAddresses ?? []));
   const reflected =
     me.clusterId === undefined
       ? []
@@ -421,5 +443,42 @@ export function computeBgpPlan(r: BgpResourceSet): BgpPlan {
     ...TIMERS,
     hostname: r.nodeName,
   };
-  return { config, problems, ...(staticRoutes.length > 0 ? { staticRoutes } : {}) };
+  return {
+    config,
+    problems,
+    ...(staticRoutes.length > 0 ? { staticRoutes } : {}),
+    ...(workloadPeeringAddresses.length > 0 ? { workloadPeeringAddresses } : {}),
+  };
+}
+
+/** Where felix puts BGPConfiguration default's localWorkloadPeeringIPV4/6: each peering workload's interface, per family it peers in. */
+function peeringAddresses(
+  dflt: BGPConfigurationSpec,
+  peerings: readonly LocalWorkloadPeering[],
+  problem: (p: PeerProblem) => void,
+): WorkloadPeeringAddress[] {
+  const out: WorkloadPeeringAddress[] = [];
+  for (const [family, field] of [
+    [4, "localWorkloadPeeringIPV4"],
+    [6, "localWorkloadPeeringIPV6"],
+  ] as const) {
+    const users = peerings.filter((p) => p.addresses.some((a) => a.includes(":") === (family === 6)));
+    if (users.length === 0) continue;
+    const where = `BGPConfiguration default: spec.${field}`;
+    const text = dflt[field];
+    const ip = text ? parseIp(text) : undefined;
+    if (ip === undefined || ip.family !== family) {
+      problem({
+        name: "BGPConfiguration default",
+        address: "",
+        reason: text
+          ? `${where}: ${JSON.stringify(text)} is not an IPv${family} address`
+          : `${where}: not set, so local workloads can reach this node only at its own addresses`,
+        effect: "ignored",
+      });
+      continue;
+    }
+    for (const p of users) if (p.ifName !== undefined) out.push({ ifName: p.ifName, address: formatIp(ip) });
+  }
+  return out;
 }

@@ -22,7 +22,9 @@ export const AGENT_KINDS = [
   "WorkloadEndpoint",
   "CalicoNodeStatus",
 ] as const;
-export type AgentKind = (typeof AGENT_KINDS)[number];
+/** Read on the Kubernetes datastore only, for per-service routes (service-routes.ts). */
+export const SERVICE_KINDS = ["Service", "EndpointSlice"] as const;
+export type AgentKind = (typeof AGENT_KINDS)[number] | (typeof SERVICE_KINDS)[number];
 
 const id = (r: Resource): string => `${r.metadata.namespace ?? ""}/${r.metadata.name}`;
 
@@ -32,10 +34,13 @@ export interface ClusterCacheOptions {
   readonly onChange: (kind: AgentKind) => void;
   /** Pause before a reflector retries after an I/O error (default 1 s). */
   readonly retryMs?: number;
+  /** Also follow Services and EndpointSlices (the datastore must be the Kubernetes API). */
+  readonly services?: boolean;
 }
 
 export class ClusterCache {
-  private readonly maps = new Map<AgentKind, Map<string, Resource>>(AGENT_KINDS.map((k) => [k, new Map()]));
+  private readonly kinds: readonly AgentKind[];
+  private readonly maps: Map<AgentKind, Map<string, Resource>>;
   private readonly watches: Watch[] = [];
   private closed = false;
   /** Events applied since start, for metrics (datastore churn). */
@@ -46,17 +51,20 @@ export class ClusterCache {
   constructor(
     private readonly ds: Datastore,
     private readonly opts: ClusterCacheOptions,
-  ) {}
+  ) {
+    this.kinds = [...AGENT_KINDS, ...(opts.services === true ? SERVICE_KINDS : [])];
+    this.maps = new Map([...AGENT_KINDS, ...SERVICE_KINDS].map((k) => [k, new Map()]));
+  }
 
   /** Lists every kind once (throws if the datastore cannot answer); then follows changes. */
   async sync(): Promise<void> {
-    const lists = await Promise.all(AGENT_KINDS.map((k) => this.ds.list(k)));
-    AGENT_KINDS.forEach((k, i) => {
+    const lists = await Promise.all(this.kinds.map((k) => this.ds.list(k)));
+    this.kinds.forEach((k, i) => {
       const m = this.maps.get(k)!;
       m.clear();
       for (const r of lists[i]!.items) m.set(id(r), r);
     });
-    for (const kind of AGENT_KINDS) this.follow(kind);
+    for (const kind of this.kinds) this.follow(kind);
   }
 
   private follow(kind: AgentKind): void {

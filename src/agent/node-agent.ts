@@ -22,14 +22,16 @@ import type { Ipam } from "../../ipam/client.js";
 import { cidrContains, cidrCovers, parseAddr, parseCidr } from "../../ipam/ip.js";
 import type { BlockSpec } from "../../ipam/model.js";
 import { borrowedAddresses as borrowedFromBlocks } from "../../ipam/usage.js";
+import type { BGPConfigurationSpec, CidrBlock } from "../api/bgpconfig.js";
 import type { BGPPeerSpec } from "../api/bgppeer.js";
 import type { BlockAffinitySpec } from "../api/block-affinity.js";
 import type { CalicoNodeStatusSpec } from "../api/calico-node-status.js";
 import type { Resource } from "../api/meta.js";
+import { type Cidr, parseCidrOrIp } from "../api/net.js";
 import type { Datastore } from "../datastore/types.js";
 import { type Clock, delay, type TimerHandle } from "../util/clock.js";
 import type { Logger } from "../util/logger.js";
-import { type AffinityInput, computeBgpPlan, type PeerProblem } from "./bgp-plan.js";
+import { type AffinityInput, computeBgpPlan, EXCLUDE_FROM_LB_LABEL, type PeerProblem } from "./bgp-plan.js";
 import type { BirdView } from "./bird-cli.js";
 import { ClusterCache } from "./cluster-cache.js";
 import {
@@ -39,6 +41,7 @@ import {
   workloadInputs,
 } from "./felix-state.js";
 import { LearnedRoutes } from "./learned-routes.js";
+import { localWorkloadsOf } from "./local-workload-peers.js";
 import {
   ensureDefaultPools,
   type NodeIdentity,
@@ -47,6 +50,7 @@ import {
   tunnelNeeds,
 } from "./node-registration.js";
 import { nodeStatus, statusesDue } from "./node-status.js";
+import { computeServiceRoutes, endpointSliceInput, serviceInput } from "./service-routes.js";
 
 export interface AgentOptions {
   readonly ds: Datastore;
@@ -59,6 +63,8 @@ export interface AgentOptions {
   readonly routerId?: string;
   /** Namespace of the Secrets BGPPeer passwords name (the agent's own). */
   readonly secretNamespace: string;
+  /** CALICO_K8S_NODE_REF: this node's name in EndpointSlices when it differs from the Calico node name. */
+  readonly kubernetesNodeName?: string;
   readonly clock: Clock;
   readonly logger: Logger;
   /** Program and open sockets in this namespace instead of the process's own (tests, lab). */
@@ -188,6 +194,8 @@ export class NodeAgent {
       await this.withRetry("default pools", () => ensureDefaultPools(ds, this.opts.defaultPools, this.log));
     }
     const cache = new ClusterCache(ds, {
+      // confd's route generator reads Services from the Kubernetes API; other datastores have none.
+      services: ds.type === "kubernetes" && this.opts.backend === "bird",
       clock: this.opts.clock,
       logger: this.log,
       onChange: (kind) => {
@@ -337,6 +345,8 @@ export class NodeAgent {
           (ip) => inPool(`${ip}/${ip.includes(":") ? 128 : 32}`),
         ),
         secrets: this.secrets,
+        serviceAddresses: this.serviceAddresses(cache),
+        localWorkloads: localWorkloadsOf(this.nodeName, workloads),
         ...(this.opts.routerId !== undefined ? { routerId: this.opts.routerId } : {}),
       });
       this.reportProblems(plan.problems);
@@ -344,6 +354,28 @@ export class NodeAgent {
       await this.applyBgp(plan.config);
     }
     this.pushFelix();
+  }
+
+  /** Per-service /32s and /128s for this node (service-routes.ts), from the default BGPConfiguration's ranges. */
+  private serviceAddresses(cache: ClusterCache): Cidr[] {
+    const services = cache.list("Service");
+    if (services.length === 0) return [];
+    const spec = (cache.get("BGPConfiguration", "default")?.spec ?? {}) as BGPConfigurationSpec;
+    const ranges = (list: readonly CidrBlock[] | undefined) =>
+      (list ?? []).flatMap((b) => parseCidrOrIp(b.cidr ?? "") ?? []);
+    const me = cache.get("Node", this.nodeName);
+    return computeServiceRoutes(
+      services.map(serviceInput),
+      cache.list("EndpointSlice").flatMap((s) => endpointSliceInput(s) ?? []),
+      {
+        nodeName: this.opts.kubernetesNodeName ?? this.nodeName,
+        excluded: me?.metadata.labels?.[EXCLUDE_FROM_LB_LABEL] === "true",
+        clusterCidrs: ranges(spec.serviceClusterIPs),
+        externalCidrs: ranges(spec.serviceExternalIPs),
+        loadBalancerCidrs: ranges(spec.serviceLoadBalancerIPs),
+        aggregate: spec.serviceLoadBalancerAggregation !== "Disabled",
+      },
+    ).map((r) => r.cidr);
   }
 
   private async applyBgp(config: ReturnType<typeof computeBgpPlan>["config"]): Promise<void> {
@@ -498,7 +530,11 @@ export class NodeAgent {
     if (this.lastStartError !== undefined) notReady.push(this.lastStartError);
     if (this.lastPass === undefined) notReady.push("felix has not programmed the dataplane yet");
     if (this.opts.backend === "bird") {
-      const down = peers.filter((p) => p.state !== "Established").map((p) => p.name);
+      // Calico's readiness check (node/pkg/health/bird) looks at Mesh_, Global_ and Node_ sessions only:
+      // a workload that has not dialled yet does not make the node unready.
+      const down = peers
+        .filter((p) => p.state !== "Established" && !p.name.startsWith("Local_Workload_"))
+        .map((p) => p.name);
       if (down.length > 0) notReady.push(`BGP not established with ${down.join(", ")}`);
     }
     const pass = this.lastPass;

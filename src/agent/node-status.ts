@@ -2,7 +2,8 @@
  * CalicoNodeStatus: an operator asks for one node's agent, BGP and route status by creating the
  * resource (spec.node, spec.classes, spec.updatePeriodSeconds); the node's agent fills `status` every
  * period, as calico-node's status reporter does (node/pkg/status). Peers are typed by their session
- * name (Mesh_ = NodeMesh, Node_ = NodePeer, Global_ = GlobalPeer); routes are the speaker's best paths
+ * name (Mesh_ = NodeMesh, Node_ = NodePeer, Global_ = GlobalPeer; other names, such as Local_Workload_,
+ * are left out, as the reporter's `^(Global|Node|Mesh)_` regex does); routes are the speaker's best paths
  * (type RIB, learned from the mesh or a BGP peer). A period of 0 means no updates. Pure.
  */
 import type { PeerStatus, RibPath } from "../../bgp/speaker/views.js";
@@ -70,8 +71,9 @@ export function nodeStatus(spec: CalicoNodeStatusSpec, x: StatusInputs): CalicoN
       state: peerState(p.state),
       since: iso(p.since),
     });
-    const v4 = x.peers.filter((p) => !v6(p));
-    const six = x.peers.filter(v6);
+    const listed = x.peers.filter((p) => /^(Global|Node|Mesh)_/.test(p.name));
+    const v4 = listed.filter((p) => !v6(p));
+    const six = listed.filter(v6);
     const up = (ps: readonly PeerStatus[]) => ps.filter((p) => p.state === "Established").length;
     out.bgp = {
       numberEstablishedV4: up(v4),

@@ -168,6 +168,7 @@ export async function runNode(argv: readonly string[], io: CliIo, signal?: Abort
     defaultPools: settings.noDefaultPools ? [] : defaultPoolResources(settings),
     ...(routerId !== undefined ? { routerId } : {}),
     secretNamespace: env.CALICO_NAMESPACE || env.POD_NAMESPACE || env.NAMESPACE || "kube-system",
+    ...(settings.k8sNodeRef !== undefined ? { kubernetesNodeName: settings.k8sNodeRef } : {}),
     clock: systemClock,
     logger: log,
     mtuFile,

@@ -10,6 +10,7 @@
  * crd.projectcalico.org validation (calico-validation.ts). Graceful deletion and finalizers are not
  * modelled: a delete removes the object at once.
  */
+
 import { randomUUID } from "node:crypto";
 import { parse as parseYaml } from "yaml";
 import { type Clock, systemClock } from "../util/clock.js";
@@ -27,6 +28,7 @@ import {
   storePrefix,
   type TypeRegistry,
 } from "./resource-types.js";
+import { defaultServiceSpec, type StatusCause } from "./service-ips.js";
 import {
   ApiError,
   alreadyExists,
@@ -190,6 +192,11 @@ export class ResourceHandlers {
     if (t.group === "" && t.kind === "Pod") obj.status = { phase: "Pending" };
     this.normalise(t, obj);
     this.validate(t, obj, query, warnings);
+    if (isService(t)) {
+      obj.spec ??= {};
+      const causes = defaultServiceSpec(obj.spec as object, clusterIpsInUse(tx, t));
+      if (causes.length > 0) throw invalid(t, name, causes);
+    }
     return tx.put(key, this.stamp(t, obj));
   }
 
@@ -270,6 +277,10 @@ export class ResourceHandlers {
     next = this.stamp(t, next);
     this.normalise(t, next);
     this.validate(t, next, query, warnings);
+    if (isService(t) && subresource !== "status") {
+      const causes = keepServiceIps(old, next);
+      if (causes.length > 0) throw invalid(t, old.metadata.name ?? "", causes);
+    }
     const comparable = {
       ...next,
       metadata: { ...next.metadata, resourceVersion: old.metadata.resourceVersion },
@@ -474,3 +485,41 @@ function sortKeys(v: unknown): unknown {
 }
 
 export { ApiError };
+
+const isService = (t: ResourceType) => t.group === "" && t.kind === "Service";
+
+function clusterIpsInUse(tx: Tx, t: ResourceType): Set<string> {
+  const used = new Set<string>();
+  for (const k of tx.keys(storePrefix(t))) {
+    const spec = (tx.get(k)?.spec ?? {}) as { clusterIPs?: string[] };
+    for (const ip of spec.clusterIPs ?? []) used.add(ip);
+  }
+  return used;
+}
+
+/** A Service's cluster IP is immutable: an update without one keeps the stored one (as kubectl apply relies on). */
+function keepServiceIps(old: KubeObject, next: KubeObject): StatusCause[] {
+  const was = (old.spec ?? {}) as Record<string, unknown>;
+  next.spec ??= {};
+  const spec = next.spec as Record<string, unknown>;
+  for (const f of [
+    "clusterIP",
+    "clusterIPs",
+    "ipFamilies",
+    "ipFamilyPolicy",
+    "type",
+    "sessionAffinity",
+    "internalTrafficPolicy",
+  ])
+    if (spec[f] === undefined && was[f] !== undefined) spec[f] = was[f];
+  if (spec.clusterIP !== was.clusterIP) {
+    return [
+      {
+        reason: "FieldValueInvalid",
+        message: "Invalid value: field is immutable",
+        field: "spec.clusterIPs[0]",
+      },
+    ];
+  }
+  return [];
+}

@@ -102,6 +102,16 @@ export const BUILTINS: readonly ResourceType[] = [
     { name: "Node", type: "string", jsonPath: ".spec.nodeName", priority: 1 },
   ]),
   builtin("", "secrets", "Secret", true, [], false, [{ name: "Type", type: "string", jsonPath: ".type" }]),
+  builtin("", "services", "Service", true, ["svc"], true, [
+    { name: "Type", type: "string", jsonPath: ".spec.type" },
+    { name: "Cluster-IP", type: "string", jsonPath: ".spec.clusterIP" },
+    { name: "External-IP", type: "string", jsonPath: ".spec.externalIPs", value: externalIps },
+    { name: "Port(s)", type: "string", jsonPath: ".spec.ports", value: servicePorts },
+  ]),
+  builtin("discovery.k8s.io", "endpointslices", "EndpointSlice", true, [], false, [
+    { name: "AddressType", type: "string", jsonPath: ".addressType" },
+    { name: "Endpoints", type: "string", jsonPath: ".endpoints", value: endpointAddresses },
+  ]),
   CRDS,
   // Stored without semantics, so that tabby's manifest (crds/tabby-node.yaml) applies as it would to a
   // real cluster; nothing runs them.
@@ -200,4 +210,36 @@ function nodeInternalIp(o: KubeObject): string {
   const addresses =
     (o as { status?: { addresses?: { type?: string; address?: string }[] } }).status?.addresses ?? [];
   return addresses.find((a) => a.type === "InternalIP")?.address ?? "<none>";
+}
+
+/** kubectl's EXTERNAL-IP: LoadBalancer ingress and spec.externalIPs, `<pending>` for a LoadBalancer without any. */
+function externalIps(o: KubeObject): string {
+  const svc = o as {
+    spec?: { type?: string; externalIPs?: string[] };
+    status?: { loadBalancer?: { ingress?: { ip?: string; hostname?: string }[] } };
+  };
+  const ips = [
+    ...(svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? i.hostname ?? ""),
+    ...(svc.spec?.externalIPs ?? []),
+  ].filter((x) => x !== "");
+  if (ips.length > 0) return ips.join(",");
+  return svc.spec?.type === "LoadBalancer" ? "<pending>" : "<none>";
+}
+
+/** kubectl's ENDPOINTS of an EndpointSlice: the first three addresses, then `+ N more...`. */
+function endpointAddresses(o: KubeObject): string {
+  const eps = (o as { endpoints?: { addresses?: string[] }[] }).endpoints ?? [];
+  const all = eps.flatMap((e) => e.addresses ?? []);
+  if (all.length === 0) return "<unset>";
+  return all.length > 3 ? `${all.slice(0, 3).join(",")} + ${all.length - 3} more...` : all.join(",");
+}
+
+/** kubectl's PORT(S): `80/TCP`, `80:30080/TCP` with a node port, `<none>`. */
+function servicePorts(o: KubeObject): string {
+  const ports =
+    (o as { spec?: { ports?: { port?: number; nodePort?: number; protocol?: string }[] } }).spec?.ports ?? [];
+  if (ports.length === 0) return "<none>";
+  return ports
+    .map((p) => `${p.port}${p.nodePort !== undefined ? `:${p.nodePort}` : ""}/${p.protocol ?? "TCP"}`)
+    .join(",");
 }

@@ -92,6 +92,9 @@ export class AgentLab {
           "serve",
           "--listen",
           `${API_IP}:6443`,
+          // kubectl sends no bearer token over plain HTTP; loopback lets it in without one.
+          "--listen",
+          "127.0.0.1:6443",
           "--data-dir",
           join(dir, "api"),
           "--kubeconfig-out",
@@ -116,6 +119,22 @@ export class AgentLab {
       env: { ...process.env, ...this.dsEnv },
     });
     return JSON.parse(r.stdout) as T;
+  }
+
+  /** The real kubectl against the embedded API server (Kubernetes datastore only), from its namespace. */
+  async kubectl(args: readonly string[], input?: string): Promise<string> {
+    const nodes = this.dsEnv.KUBECONFIG;
+    if (nodes === undefined) throw new Error("kubectl needs the Kubernetes datastore");
+    const kubeconfig = join(this.dir, "kubeconfig-loopback");
+    const text = await readFile(nodes, "utf8");
+    await writeFile(kubeconfig, text.replace(`http://${API_IP}:6443`, "http://127.0.0.1:6443"), {
+      mode: 0o600,
+    });
+    const r = await this.api.exec("kubectl", args, {
+      env: { ...process.env, KUBECONFIG: kubeconfig, KUBECACHEDIR: join(this.dir, "kube-cache") },
+      ...(input !== undefined ? { input } : {}),
+    });
+    return r.stdout;
   }
 
   async apply(resources: readonly Resource[]): Promise<void> {

@@ -37,7 +37,7 @@ const NODES = [
 ] as const;
 
 describeWith(
-  ["root", "iproute2", "bird"],
+  ["root", "iproute2", "bird", "kubectl"],
   "node agent: three nodes, mesh and a BIRD ToR (Kubernetes datastore)",
   () => {
     const scope = suiteScope();
@@ -354,6 +354,89 @@ describeWith(
         async () => (await lab.status(n1)).peers.find((p) => p.name === "Mesh_10_0_0_13")?.asn === 64512,
         { what: "n3 back to the cluster AS" },
       );
+    });
+
+    it("Services: the cluster range from every node, a Local Service's /32s only from the node with its endpoint", async () => {
+      const config = (extra: Record<string, unknown>) =>
+        v3("BGPConfiguration", "default", {
+          nodeToNodeMeshEnabled: true,
+          asNumber: 64512,
+          logSeverityScreen: "Info",
+          ...extra,
+        });
+      await lab.apply([
+        config({
+          serviceClusterIPs: [{ cidr: "10.96.0.0/12" }],
+          serviceExternalIPs: [{ cidr: "192.0.2.0/24" }],
+        }),
+      ]);
+      // As an operator writes them; the EndpointSlice is what the endpoint controller would write.
+      await lab.kubectl(
+        ["apply", "-f", "-"],
+        [
+          "apiVersion: v1",
+          "kind: Service",
+          "metadata: {name: web, namespace: default}",
+          "spec:",
+          "  type: LoadBalancer",
+          "  externalTrafficPolicy: Local",
+          "  externalIPs: [192.0.2.5]",
+          "  selector: {app: web}",
+          "  ports: [{port: 80}]",
+          "",
+        ].join("\n"),
+      );
+      const clusterIp = (await lab.kubectl(["get", "svc", "web", "-o", "jsonpath={.spec.clusterIP}"])).trim();
+      expect(clusterIp).toMatch(/^10\.96\.\d+\.\d+$/);
+      const slice = (node: string) =>
+        [
+          "apiVersion: discovery.k8s.io/v1",
+          "kind: EndpointSlice",
+          "metadata: {name: web-1, namespace: default, labels: {kubernetes.io/service-name: web}}",
+          "addressType: IPv4",
+          "endpoints:",
+          `- addresses: [${pods[0]!.ip}]`,
+          `  nodeName: ${node}`,
+          "  conditions: {ready: true}",
+          "ports: [{port: 80, protocol: TCP}]",
+          "",
+        ].join("\n");
+      const nextHops = async () => {
+        const routes = await bird.routes("ipv4");
+        const of = (p: string) =>
+          [...new Set(routes.filter((r) => r.prefix === p).map((r) => r.nextHop))].sort();
+        return { range: of("10.96.0.0/12"), cluster: of(`${clusterIp}/32`), external: of("192.0.2.5/32") };
+      };
+      const ip = (name: string) => NODES.find(([n]) => n === name)![1];
+      const settled = (want: object) => async () => {
+        const got = await nextHops();
+        if (JSON.stringify(got) !== JSON.stringify(want))
+          throw new Error(`ToR next hops ${JSON.stringify(got)}`);
+        return got;
+      };
+      await lab.kubectl(["apply", "-f", "-"], slice("n2"));
+      const fromN2 = { range: NODES.map(([, a]) => a).sort(), cluster: [ip("n2")], external: [ip("n2")] };
+      await eventually(settled(fromN2), {
+        what: "the ToR to route the Service's /32s via n2",
+        timeoutMs: 20_000,
+      });
+      // The endpoint moves: the /32s follow it.
+      await lab.kubectl(["apply", "-f", "-"], slice("n3"));
+      await eventually(settled({ ...fromN2, cluster: [ip("n3")], external: [ip("n3")] }), {
+        what: "the /32s to move to n3",
+        timeoutMs: 20_000,
+      });
+      await lab.kubectl(["delete", "svc", "web"]);
+      await eventually(settled({ range: fromN2.range, cluster: [], external: [] }), {
+        what: "the /32s to be withdrawn with the Service",
+        timeoutMs: 20_000,
+      });
+      await lab.kubectl(["delete", "endpointslice", "web-1"]);
+      await lab.apply([config({})]);
+      await eventually(settled({ range: [], cluster: [], external: [] }), {
+        what: "the cluster range to be withdrawn",
+        timeoutMs: 20_000,
+      });
     });
 
     it("deleting the pool withdraws its routes everywhere", async () => {

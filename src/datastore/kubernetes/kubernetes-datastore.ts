@@ -11,6 +11,7 @@
 import {
   CoreV1Api,
   CustomObjectsApi,
+  DiscoveryV1Api,
   KubeConfig,
   PatchStrategy,
   setHeaderOptions,
@@ -39,6 +40,7 @@ import { type CrdObject, crdPlural, fromCrd, toCrd } from "./crd-convert.js";
 import { fromApiError } from "./kube-errors.js";
 import { watchKube } from "./kube-watch.js";
 import { type K8sNode, type K8sObjectMeta, nodeFromK8s, nodePatch } from "./node-mapping.js";
+import { serviceObjectKind } from "./service-objects.js";
 import {
   type K8sPod,
   parseWorkloadEndpointName,
@@ -80,6 +82,7 @@ export class KubernetesDatastore implements Datastore {
   readonly kubeConfig: KubeConfig;
   private readonly custom: CustomObjectsApi;
   private readonly core: CoreV1Api;
+  private readonly discovery: DiscoveryV1Api;
   private readonly clock: Clock;
   private readonly watches = new Set<Watch>();
 
@@ -91,6 +94,7 @@ export class KubernetesDatastore implements Datastore {
     this.kubeConfig = kc;
     this.custom = kc.makeApiClient(CustomObjectsApi);
     this.core = kc.makeApiClient(CoreV1Api);
+    this.discovery = kc.makeApiClient(DiscoveryV1Api);
     this.clock = options.clock ?? systemClock;
   }
 
@@ -124,6 +128,17 @@ export class KubernetesDatastore implements Datastore {
   }
 
   async list(kind: string, options: ListOptions = {}): Promise<ListResult> {
+    const objects = serviceObjectKind(kind);
+    if (objects !== undefined) {
+      const list = plain<{ items: Record<string, unknown>[]; metadata: { resourceVersion: string } }>(
+        await this.call(undefined, `list ${kind}`, () =>
+          kind === "Service"
+            ? this.core.listServiceForAllNamespaces()
+            : this.discovery.listEndpointSliceForAllNamespaces(),
+        ),
+      );
+      return { items: list.items.map(objects.toResource), revision: list.metadata.resourceVersion };
+    }
     const def = kindDef(kind);
     const match = matcher(kind, options);
     const keep = (items: Resource[]) => items.filter((r) => match(storagePath(keyOf(r)), r));
@@ -227,13 +242,17 @@ export class KubernetesDatastore implements Datastore {
   }
 
   watch(options: WatchOptions): Watch {
-    const def = kindDef(options.kind);
-    const match = matcher(options.kind, options);
+    const objects = serviceObjectKind(options.kind);
+    const def: Pick<KindDef, "kind"> = objects !== undefined ? { kind: options.kind } : kindDef(options.kind);
+    const match = objects !== undefined ? () => true : matcher(options.kind, options);
     const fieldSelector =
       def.kind === "WorkloadEndpoint" || def.kind === "Node" ? undefined : options.fieldSelector;
     let path: string;
     let map: (o: Record<string, unknown>, type: string) => Resource | undefined;
-    if (def.kind === "Node") {
+    if (objects !== undefined) {
+      path = objects.path;
+      map = objects.toResource;
+    } else if (def.kind === "Node") {
       path = "/api/v1/nodes";
       map = (o) => nodeFromK8s(o as unknown as K8sNode);
     } else if (def.kind === "WorkloadEndpoint") {
@@ -241,7 +260,7 @@ export class KubernetesDatastore implements Datastore {
         options.namespace !== undefined ? `/api/v1/namespaces/${options.namespace}/pods` : "/api/v1/pods";
       map = (o, type) => workloadEndpointFromPod(o as unknown as K8sPod, type === "ADDED");
     } else {
-      path = `/apis/${CRD_GROUP}/${VERSION}/${crdPlural(def)}`;
+      path = `/apis/${CRD_GROUP}/${VERSION}/${crdPlural(def as KindDef)}`;
       map = (o) => fromCrd(o as unknown as CrdObject);
     }
     // Calico selectors are applied here, so the API server cannot tell this watch that an object's
@@ -252,7 +271,8 @@ export class KubernetesDatastore implements Datastore {
     const matched = new Map<string, boolean>();
     const selecting = options.labelSelector !== undefined && options.labelSelector.trim() !== "";
     const selection = (r: Resource, type: "ADDED" | "MODIFIED" | "DELETED") => {
-      const key = storagePath(keyOf(r));
+      const key =
+        objects !== undefined ? `${r.metadata.namespace}/${r.metadata.name}` : storagePath(keyOf(r));
       const now = match(key, r);
       if (!selecting) return now ? type : undefined;
       const was = matched.get(key);

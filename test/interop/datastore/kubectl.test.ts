@@ -135,6 +135,77 @@ suite(title, () => {
     expect((await ctl(kc, "get", "ippool", "-o", "yaml")).stdout).not.toContain("default-ipv4-ippool");
   }, 60_000);
 
+  it("Services get a cluster IP from the service range as the API server allocates it; EndpointSlices are stored", async () => {
+    const scope = testScope();
+    const serve = await ServeProcess.start(scope, await makeTempDir(scope));
+    const kc = serve.kubeconfig;
+    const service = (name: string, type: string, port: number) =>
+      `apiVersion: v1\nkind: Service\nmetadata:\n  name: ${name}\nspec:\n  type: ${type}\n  selector: {app: ${name}}\n  ports: [{port: ${port}}]\n`;
+    const web = await k(kc, ["apply", "-f", "-"], service("web", "ClusterIP", 80));
+    expect(web.stdout.trim(), web.stderr).toBe("service/web created");
+    const lb = await k(kc, ["apply", "-f", "-"], service("lb", "LoadBalancer", 443));
+    expect(lb.code, lb.stderr).toBe(0);
+    const got = JSON.parse((await k(kc, ["get", "svc", "-o", "json"])).stdout);
+    const byName = new Map(got.items.map((s: any) => [s.metadata.name, s.spec]));
+    expect(byName.get("web")).toMatchObject({
+      type: "ClusterIP",
+      clusterIP: "10.96.0.2",
+      clusterIPs: ["10.96.0.2"],
+      ipFamilies: ["IPv4"],
+      ipFamilyPolicy: "SingleStack",
+      sessionAffinity: "None",
+    });
+    expect(byName.get("lb")).toMatchObject({ clusterIP: "10.96.0.3", externalTrafficPolicy: "Cluster" });
+    const table = (await k(kc, ["get", "svc", "web", "lb"])).stdout.trim().split("\n");
+    expect(table[0]!.split(/\s+/)).toEqual(["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"]);
+    expect(table[1]).toMatch(/^web\s+ClusterIP\s+10\.96\.0\.2\s+<none>\s+80\/TCP\s/);
+    expect(table[2]).toMatch(/^lb\s+LoadBalancer\s+10\.96\.0\.3\s+<pending>\s+443\/TCP\s/);
+
+    const taken = await k(
+      kc,
+      ["apply", "-f", "-"],
+      "apiVersion: v1\nkind: Service\nmetadata:\n  name: dup\nspec:\n  clusterIP: 10.96.0.2\n  ports: [{port: 80}]\n",
+    );
+    expect(taken.code).not.toBe(0);
+    expect(taken.stderr).toContain("provided IP is already allocated");
+    const outside = await k(
+      kc,
+      ["apply", "-f", "-"],
+      "apiVersion: v1\nkind: Service\nmetadata:\n  name: out\nspec:\n  clusterIP: 172.16.0.1\n  ports: [{port: 80}]\n",
+    );
+    expect(outside.stderr).toContain("is not in the valid range");
+    // kubectl apply without a clusterIP keeps the allocated one; changing it is refused.
+    const svcYaml = (ip: string) =>
+      `apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  labels: {tier: front}\nspec:\n${ip}  ports: [{port: 80, targetPort: 8080}]\n`;
+    const kept = await k(kc, ["apply", "-f", "-"], svcYaml(""));
+    expect(kept.code, kept.stderr).toBe(0);
+    expect((await k(kc, ["get", "svc", "web", "-o", "jsonpath={.spec.clusterIP}"])).stdout).toBe("10.96.0.2");
+    const moved = await k(kc, ["apply", "-f", "-"], svcYaml("  clusterIP: 10.96.0.9\n"));
+    expect(moved.stderr).toContain("field is immutable");
+
+    const slice = await k(
+      kc,
+      ["apply", "-f", "-"],
+      [
+        "apiVersion: discovery.k8s.io/v1",
+        "kind: EndpointSlice",
+        "metadata:",
+        "  name: web-1",
+        "  labels: {kubernetes.io/service-name: web}",
+        "addressType: IPv4",
+        "endpoints:",
+        "- addresses: [10.244.0.5]",
+        "  nodeName: n1",
+        "  conditions: {ready: true}",
+        "ports: [{port: 8080, protocol: TCP}]",
+        "",
+      ].join("\n"),
+    );
+    expect(slice.stdout.trim(), slice.stderr).toBe("endpointslice.discovery.k8s.io/web-1 created");
+    const slices = (await k(kc, ["get", "endpointslices"])).stdout;
+    expect(slices).toMatch(/web-1\s+IPv4\s+10\.244\.0\.5/);
+  }, 60_000);
+
   it("keeps every acknowledged write when the served store is killed with -9, and restarts from its file", async () => {
     const scope = testScope();
     const dataDir = await makeTempDir(scope);

@@ -140,4 +140,38 @@ describe("kubernetes backend mappings", () => {
       code: "DATASTORE_NOT_FOUND",
     });
   });
+
+  it("lists and watches Services and EndpointSlices for service advertisement", async () => {
+    const ds = await open();
+    testScope().defer("close", () => ds.close());
+    const kube = fixtures.get(ds)!;
+    const svc = await kube.request("POST", "/api/v1/namespaces/default/services", {
+      metadata: { name: "web" },
+      spec: { type: "LoadBalancer", externalTrafficPolicy: "Local", ports: [{ port: 80 }] },
+    });
+    expect(svc.status).toBe(201);
+    const listed = await ds.list("Service");
+    expect(listed.items.map((r) => [r.kind, r.metadata.namespace, r.metadata.name])).toEqual([
+      ["Service", "default", "web"],
+    ]);
+    expect(listed.items[0]!.spec).toMatchObject({ clusterIP: "10.96.0.2", externalTrafficPolicy: "Local" });
+    const w = ds.watch({ kind: "EndpointSlice", fromRevision: (await ds.list("EndpointSlice")).revision });
+    testScope().defer("close watch", () => w.close());
+    const slice = await kube.request("POST", "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices", {
+      metadata: { name: "web-1", labels: { "kubernetes.io/service-name": "web" } },
+      addressType: "IPv4",
+      endpoints: [{ addresses: ["10.65.0.5"], nodeName: "n1", conditions: { ready: true } }],
+    });
+    expect(slice.status).toBe(201);
+    const it = w[Symbol.asyncIterator]();
+    const ev = (await it.next()).value;
+    expect(ev.type).toBe("added");
+    expect(ev.resource).toMatchObject({
+      kind: "EndpointSlice",
+      metadata: { name: "web-1", namespace: "default", labels: { "kubernetes.io/service-name": "web" } },
+      spec: { addressType: "IPv4", endpoints: [{ nodeName: "n1", conditions: { ready: true } }] },
+    });
+    const again = await ds.list("EndpointSlice");
+    expect(again.items[0]!.spec).toMatchObject({ addressType: "IPv4" });
+  });
 });

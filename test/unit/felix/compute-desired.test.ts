@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { computeDesired } from "../../../felix/model/compute-desired.js";
-import type { DesiredInputs } from "../../../felix/model/inputs.js";
+import type { DesiredInputs, HostRouteInput } from "../../../felix/model/inputs.js";
 import { computeHostMtu } from "../../../felix/model/mtu.js";
 import { computeVtepMac } from "../../../felix/model/vtep-mac.js";
 import { isTabbyError } from "../../../src/util/errors.js";
@@ -286,7 +286,7 @@ describe("computeDesired: routes learned over BGP", () => {
     expect(find(d, "0.0.0.0/0").map((r) => [r.protocol, r.gateway, r.ifName])).toEqual([
       [12, "10.0.0.254", "eth0"],
     ]);
-    // Off our subnet: no device, the kernel resolves the gateway recursively.
+    // Off our subnet and no host routes given: no device, the next hop as learned.
     expect(find(d, "192.0.2.0/24").map((r) => [r.gateway, r.ifName])).toEqual([["10.9.9.9", undefined]]);
     expect(d.errors).toEqual([]);
   });
@@ -342,5 +342,112 @@ describe("computeDesired: routes learned over BGP", () => {
     const d = computeDesired(mixed());
     expect(find(d, "10.66.2.0/26").map((r) => r.protocol)).toEqual([80]);
     expect(find(d, "0.0.0.0/0").map((r) => r.protocol)).toEqual([12]);
+  });
+
+  describe("next hops off our subnet resolve through the host's routes (gateway recursive)", () => {
+    const hostRoutes = [
+      { dst: "10.0.0.0/24", type: "unicast", ifName: "eth0" },
+      { dst: "0.0.0.0/0", type: "unicast", gateway: "10.0.0.254", ifName: "eth0", metric: 100 },
+      { dst: "10.9.0.0/16", type: "unicast", gateway: "10.0.0.253", ifName: "eth0" },
+      { dst: "10.8.0.0/16", type: "blackhole" },
+      { dst: "10.7.0.0/24", type: "unicast", ifName: "eth1" },
+      { dst: "fd00::/64", type: "unicast", ifName: "eth0", metric: 256 },
+      { dst: "::/0", type: "unicast", gateway: "fd00::fe", ifName: "eth0", metric: 1024 },
+    ] as const satisfies readonly HostRouteInput[];
+    const learned = (bgpRoutes: DesiredInputs["bgpRoutes"], routes: readonly HostRouteInput[] = hostRoutes) =>
+      computeDesired({
+        ...mixed({
+          thisNode: {
+            name: "node-1",
+            ipv4Address: "10.0.0.1/24",
+            ipv6Address: "fd00::1/64",
+            vxlanTunnelAddr: "10.65.1.0",
+          },
+          bgpRoutes,
+          host: { parentIface: "eth0", hostMtu: 1500, routes },
+        }),
+        config: { blockRoutes: "encapsulated" },
+      });
+
+    it("installs the route via the immediate gateway of the longest covering route", () => {
+      const d = learned([
+        { dst: "192.0.2.0/24", nextHop: "10.9.9.9", metric: 2147483547 },
+        { dst: "198.51.100.0/24", nextHop: "172.16.0.1" },
+        { dst: "203.0.113.0/24", nextHop: "10.7.0.5" },
+        { dst: "10.66.2.0/26", nextHop: "10.0.0.2" },
+      ]);
+      expect(find(d, "192.0.2.0/24")).toEqual([
+        {
+          dst: "192.0.2.0/24",
+          type: "unicast",
+          protocol: 12,
+          gateway: "10.0.0.253",
+          ifName: "eth0",
+          metric: 2147483547,
+          owner: "BGP route 192.0.2.0/24 via 10.9.9.9 (recursive: via 10.0.0.253 of 10.9.0.0/16)",
+        },
+      ]);
+      expect(find(d, "198.51.100.0/24").map((r) => [r.gateway, r.ifName])).toEqual([["10.0.0.254", "eth0"]]);
+      // On another link of ours: direct, on that device.
+      expect(find(d, "203.0.113.0/24").map((r) => [r.gateway, r.ifName])).toEqual([["10.7.0.5", "eth1"]]);
+      // On our subnet: as before, not looked up.
+      expect(find(d, "10.66.2.0/26").map((r) => [r.gateway, r.ifName])).toEqual([["10.0.0.2", "eth0"]]);
+      expect(d.nextHops.map((n) => [n.nextHop, n.resolution.kind])).toEqual([
+        ["10.9.9.9", "gateway"],
+        ["172.16.0.1", "gateway"],
+        ["10.7.0.5", "direct"],
+      ]);
+      expect(d.errors).toEqual([]);
+    });
+
+    it("does not program a route whose next hop is unresolvable, and says which and why", () => {
+      const d = learned(
+        [
+          { dst: "192.0.2.0/24", nextHop: "10.8.1.1" },
+          { dst: "198.51.100.0/24", nextHop: "10.70.1.1" },
+          { dst: "10.70.0.0/16", nextHop: "10.0.0.2" },
+          { dst: "203.0.113.0/24", nextHop: "172.16.0.1" },
+        ],
+        hostRoutes.filter((r) => r.dst !== "0.0.0.0/0"),
+      );
+      expect(find(d, "192.0.2.0/24")).toEqual([]);
+      expect(find(d, "198.51.100.0/24")).toEqual([]);
+      expect(find(d, "203.0.113.0/24")).toEqual([]);
+      expect(find(d, "10.70.0.0/16").map((r) => r.gateway)).toEqual(["10.0.0.2"]);
+      expect(d.errors.every((e) => isTabbyError(e, "FELIX_NEXT_HOP_UNRESOLVABLE"))).toBe(true);
+      expect(d.errors.map((e) => [e.message, e.subject])).toEqual([
+        [
+          "BGP route 192.0.2.0/24: next hop 10.8.1.1 is unresolvable: it is covered by blackhole route 10.8.0.0/16; not programmed",
+          { route: "192.0.2.0/24" },
+        ],
+        [
+          "BGP route 198.51.100.0/24: next hop 10.70.1.1 is unresolvable: it resolves only through BGP route 10.70.0.0/16, itself recursive; not programmed",
+          { route: "198.51.100.0/24" },
+        ],
+        [
+          "BGP route 203.0.113.0/24: next hop 172.16.0.1 is unresolvable: no route in the main table covers it; not programmed",
+          { route: "203.0.113.0/24" },
+        ],
+      ]);
+    });
+
+    it("resolves IPv6 next hops the same way, and leaves IP-in-IP and unknown host routes as they were", () => {
+      const d = learned([
+        { dst: "2001:db8:1::/48", nextHop: "2001:db8:ff::1" },
+        { dst: "2001:db8:2::/48", nextHop: "fd00::2" },
+        { dst: "10.67.4.0/26", nextHop: "10.0.1.4" },
+      ]);
+      expect(find(d, "2001:db8:1::/48").map((r) => [r.gateway, r.ifName])).toEqual([["fd00::fe", "eth0"]]);
+      expect(find(d, "2001:db8:2::/48").map((r) => [r.gateway, r.ifName])).toEqual([["fd00::2", "eth0"]]);
+      expect(d.nextHops.map((n) => n.nextHop)).toEqual(["2001:db8:ff::1"]);
+      const ipip = computeDesired({ ...mixed(), config: { blockRoutes: "vxlan" } });
+      expect(find(ipip, "10.67.4.0/26").map((r) => [r.ifName, r.gateway, r.onlink])).toEqual([
+        ["tunl0", "10.0.1.4", true],
+      ]);
+      // No host routes known: the next hop as given, for the kernel to judge (as before).
+      expect(find(computeDesired(mixed()), "192.0.2.0/24").map((r) => [r.gateway, r.ifName])).toEqual([
+        ["10.9.9.9", undefined],
+      ]);
+    });
   });
 });

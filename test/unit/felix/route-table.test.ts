@@ -287,4 +287,23 @@ describe("RouteTable", () => {
     expect(r.errors[0]?.message).toContain("workload on cali1 and by workload on eth0");
     expect(nl.routes.size).toBe(1);
   });
+
+  it("refreshMirror dumps ahead of the pass, tells onDump, and the pass then diffs all without dumping again", async () => {
+    const { nl, clock, eth0 } = setup();
+    nl.putRoute(k({ dst: "0.0.0.0/0", protocol: 4, gateway: "10.0.0.254", oif: eth0 }));
+    const seen: number[] = [];
+    const table = new RouteTable({ nl, clock, logger, onDump: (rs) => seen.push(rs.length) });
+    await table.refreshMirror();
+    expect(seen).toEqual([1]);
+    await table.refreshMirror(); // nothing due
+    const dumps = nl.counts.dumps;
+    table.setDesired([blackhole("10.65.1.0/26")]);
+    const r = await table.apply();
+    expect(r.full).toBe(true);
+    expect(nl.counts.dumps).toBe(dumps);
+    expect(seen).toEqual([1]);
+    table.requestFullResync();
+    await table.apply();
+    expect(seen).toEqual([1, 2]);
+  });
 });
