@@ -89,14 +89,19 @@ export function toKernelRoute(
   };
 }
 
-/** True when the kernel's route `have` is exactly what `want` asks for (flags the kernel adds ignored). */
+/**
+ * True when the kernel's route `have` is exactly what `want` asks for (flags the kernel adds ignored).
+ * A route written without a device (`via <gateway>`: BGPPeer reachableBy, no-encap; an IPv6 blackhole)
+ * comes back with the device the kernel chose (the gateway's interface, `lo`): any device matches it.
+ * One that names a device matches only that device.
+ */
 export function sameRoute(want: Route, have: Route): boolean {
   return (
     want.type === have.type &&
     want.protocol === have.protocol &&
     want.scope === have.scope &&
     want.gateway === have.gateway &&
-    want.oif === have.oif &&
+    (want.oif === undefined || want.oif === have.oif) &&
     (want.flags & RTNH_F.ONLINK) === (have.flags & RTNH_F.ONLINK) &&
     want.mtu === have.mtu &&
     want.prefsrc === have.prefsrc &&

@@ -18,7 +18,7 @@ import type { RtnlEvent } from "../netlink/events.js";
 import type { Link } from "../netlink/link-codec.js";
 import { describeRoute, type Route, routeKey } from "../netlink/route-codec.js";
 import type { RouteWrite, RtnetlinkApi } from "../netlink/rtnetlink.js";
-import { desiredKey, diffRoutes, type OwnershipPolicy } from "./route-diff.js";
+import { desiredKey, diffRoutes, type OwnershipPolicy, sameRoute } from "./route-diff.js";
 
 const ESRCH = 3;
 const RETRY_MS = 5_000;
@@ -171,7 +171,7 @@ export class RouteTable {
       } else if (e.kind === "route" && e.route.table === this.cfg.routeTable) {
         const key = routeKey(e.route);
         if (e.op === "new") this.actual.set(key, e.route);
-        else if (this.actual.get(key)?.oif === e.route.oif) this.actual.delete(key);
+        else if (isDeletionOf(this.actual.get(key), e.route)) this.actual.delete(key);
         if (this.diffAll) continue;
         this.dirty.add(key);
         if (this.dirty.size > DIFF_ALL_ABOVE) this.diffAll = true;
@@ -340,7 +340,10 @@ export class RouteTable {
         this.strayFirstSeen.delete(k);
         deleted++;
       } else {
-        this.actual.set(k, w.route);
+        // The kernel's notification of this write may have been read first: keep its copy, which names
+        // the device the kernel chose for a route written without one (link-down and deletion need it).
+        const seen = this.actual.get(k);
+        if (seen === undefined || !sameRoute(w.route, seen)) this.actual.set(k, w.route);
         replaced++;
       }
     }
@@ -416,6 +419,17 @@ export class RouteTable {
   snapshot(): Route[] {
     return [...this.actual.values()];
   }
+}
+
+/**
+ * Whether a deletion notification is of the route the mirror holds at its key, not of another route that
+ * shared the key (IPv6 keeps one per device). The mirror's copy of a route felix wrote without a device
+ * and whose own notification never came has no oif: the gateway tells it apart then.
+ */
+function isDeletionOf(mirror: Route | undefined, deleted: Route): boolean {
+  if (mirror === undefined) return false;
+  if (mirror.oif === undefined) return mirror.gateway === deleted.gateway;
+  return mirror.oif === deleted.oif;
 }
 
 function sameDesired(a: DesiredRoute, b: DesiredRoute): boolean {

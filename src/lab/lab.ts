@@ -21,6 +21,7 @@ import { openDatastore } from "../datastore/open.js";
 import type { Datastore } from "../datastore/types.js";
 import { writeKubeconfig } from "../kube/kubeconfig.js";
 import { type Clock, delay } from "../util/clock.js";
+import { MANAGED_BY, runEndpointSlices, type SliceWriter } from "./endpoint-slices.js";
 import {
   addBridge,
   addNetns,
@@ -331,9 +332,14 @@ class LabBuild {
 
   async resources(plan: LabPlan, ds: Datastore): Promise<void> {
     this.step(
-      `resources: IPPool default-ipv4-ippool, a CalicoNodeStatus per node${plan.peers.length > 0 ? `, BGPPeer ${plan.peers.map((p) => p.name).join(" ")}` : ""}`,
+      `resources: IPPool default-ipv4-ippool, BGPConfiguration default (serviceExternalIPs ${SERVICE_EXTERNAL_IPS}), a CalicoNodeStatus per node${plan.peers.length > 0 ? `, BGPPeer ${plan.peers.map((p) => p.name).join(" ")}` : ""}`,
     );
     await ds.create(v3("IPPool", "default-ipv4-ippool", plan.pool));
+    // Services' external IPs in TEST-NET-2 are advertised (as Calico's serviceExternalIPs), so a
+    // Service with externalTrafficPolicy: Local shows its /32 at the ToR via the nodes with its pods.
+    await ds.create(
+      v3("BGPConfiguration", "default", { serviceExternalIPs: [{ cidr: SERVICE_EXTERNAL_IPS }] }),
+    );
     // Each agent reports into its CalicoNodeStatus, so `tabbyctl node status --all` reads every node.
     for (const n of plan.nodes)
       await ds.create(
@@ -500,7 +506,7 @@ async function kubeletStandIn(kubeconfig: string, clock: Clock) {
         body: {
           apiVersion: "v1",
           kind: "Pod",
-          metadata: { name, namespace, labels: { app: "lab" } },
+          metadata: { name, namespace, labels: { app: "lab", "lab-node": node } },
           spec: { nodeName: node, containers: [{ name: "app", image: "busybox" }] },
         },
       });
@@ -537,6 +543,31 @@ async function kubeletStandIn(kubeconfig: string, clock: Clock) {
         ],
       };
       await api.replaceNodeStatus({ name, body: node });
+    },
+  };
+}
+
+const SERVICE_EXTERNAL_IPS = "198.51.100.0/24";
+
+/** EndpointSlice writes for the lab's controller (endpoint-slices.ts), through the user's kubeconfig. */
+async function sliceWriter(kubeconfig: string): Promise<SliceWriter> {
+  const { KubeConfig, DiscoveryV1Api } = await import("@kubernetes/client-node");
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  const api = kc.makeApiClient(DiscoveryV1Api);
+  return {
+    async list() {
+      const l = await api.listEndpointSliceForAllNamespaces({ labelSelector: `${MANAGED_BY}=tabby-lab` });
+      // What is stored is replaced once, on the first round: the text is not compared.
+      return new Map(l.items.map((x) => [`${x.metadata?.namespace}/${x.metadata?.name}`, ""]));
+    },
+    async put(slice, exists) {
+      const { name, namespace } = slice.metadata;
+      if (exists) await api.replaceNamespacedEndpointSlice({ name, namespace, body: slice });
+      else await api.createNamespacedEndpointSlice({ namespace, body: slice });
+    },
+    async remove(namespace, name) {
+      await api.deleteNamespacedEndpointSlice({ name, namespace });
     },
   };
 }
@@ -594,6 +625,10 @@ export async function labUp(options: LabOptions, io: LabIo, untilStopped: Promis
     );
     await build.save({ webUrl: web.url });
     io.out(`topology page: ${web.url}\n`);
+    if (store.userKubeconfig !== undefined && store.ds.type === "kubernetes")
+      void runEndpointSlices(store.ds, await sliceWriter(store.userKubeconfig), io.clock, untilStopped, (e) =>
+        io.err(`endpoint slices: ${e.message}\n`),
+      );
     const pods = await build.pods(plan, store.cni, store.userKubeconfig);
     const results = await build.pingMatrix(plan, pods, 60_000);
     io.out(renderPingMatrix(pods, results));

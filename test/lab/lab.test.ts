@@ -165,6 +165,42 @@ describeWith(["root", "iproute2", "ping", "bird", "frr", "etcd", "kubectl", "chr
       pods.stdout.split("\n").filter((l) => /^node\d-[ab] +Running +10\.244\.\d+\.\d+ +node\d/.test(l)),
     ).toHaveLength(6);
 
+    // A Service for node2's pods with externalTrafficPolicy: Local: the lab's endpoint controller
+    // lists them, node2 alone announces the external IP, and the ToR routes it via node2.
+    const svc = await run("kubectl", ["apply", "-f", "-"], {
+      env: kenv,
+      input: [
+        "apiVersion: v1",
+        "kind: Service",
+        "metadata: {name: web}",
+        "spec:",
+        "  selector: {lab-node: node2}",
+        "  externalIPs: [198.51.100.10]",
+        "  externalTrafficPolicy: Local",
+        "  ports: [{port: 80}]",
+        "",
+      ].join("\n"),
+    });
+    expect(svc.stdout.trim()).toBe("service/web created");
+    const slice = await eventually(
+      async () => {
+        const r = await run("kubectl", ["get", "endpointslice", "web-lab", "-o", "json"], {
+          env: kenv,
+          allowFailure: true,
+        });
+        return r.code === 0 ? JSON.parse(r.stdout) : false;
+      },
+      { what: "the lab's endpoint controller to write web-lab", timeoutMs: 10_000, intervalMs: 200 },
+    );
+    expect(slice.endpoints.map((e: { nodeName: string }) => e.nodeName)).toEqual(["node2", "node2"]);
+    await eventually(
+      async () => {
+        const r = (await run("ip", ["-n", `${prefix}-tor`, "route", "show", "198.51.100.10"])).stdout;
+        return /^198\.51\.100\.10 via 198\.18\.0\.12 dev eth0 proto bird/.test(r) ? r : false;
+      },
+      { what: "the ToR to route the Service's external IP via node2", timeoutMs: 15_000, intervalMs: 250 },
+    );
+
     const second = await tabby("lab", "up", "--nodes", "1");
     expect(second.code).toBe(1);
     expect(second.stderr).toMatch(/^tabby lab up: a lab is already up \(tabby lab up, pid \d+, since /);

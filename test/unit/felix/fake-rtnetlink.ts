@@ -1,7 +1,8 @@
 /**
  * An in-memory kernel behind felix's `RtnetlinkApi`, for reconciler unit tests: routes keyed as the FIB
  * keys them, links by index, and the errors the kernel gives (ENODEV for a missing device, EEXIST for an
- * exclusive add of an existing key, ESRCH for deleting what is not there). Counts dumps and writes.
+ * exclusive add of an existing key, ESRCH for deleting what is not there), and, when asked, the device it
+ * fills in for a route written without one. Counts dumps and writes.
  */
 import { NetlinkError } from "../../../felix/errors.js";
 import type { Addr } from "../../../felix/netlink/addr-codec.js";
@@ -16,6 +17,11 @@ export class FakeRtnetlink implements RtnetlinkApi {
   readonly addrs: Addr[] = [];
   readonly neighs: Neigh[] = [];
   readonly counts = { dumps: 0, routeWrites: 0, writeCalls: 0 };
+  /**
+   * The device the kernel picks for a route written without one (the gateway's interface; `lo` for an
+   * IPv6 blackhole), stored and dumped as its oif. Unset: routes are stored as written.
+   */
+  chooseOif: ((r: Route) => number | undefined) | undefined = undefined;
   /** Refuse the next N route writes with this errno (e.g. ENOBUFS = 105). */
   failNext: { count: number; errno: number } = { count: 0, errno: 0 };
   private nextIndex = 2;
@@ -75,7 +81,8 @@ export class FakeRtnetlink implements RtnetlinkApi {
       } else if (w.op === "add" && this.routes.has(key)) {
         fail(17);
       } else {
-        this.routes.set(key, w.route);
+        const oif = w.route.oif ?? this.chooseOif?.(w.route);
+        this.routes.set(key, oif === w.route.oif ? w.route : { ...w.route, oif });
       }
     }
     return failures;
