@@ -1,9 +1,9 @@
 /**
  * felix's entry point: makes one node's kernel match the cluster. Each pass reads the node's links and
  * addresses (parent interface, host MTU), computes the desired state (model/compute-desired.ts), then
- * converges the tunnel devices, the route table, the workload interfaces, the ARP/FDB entries and the
- * natOutgoing table, in that order (routes need their devices). Netlink events trigger partial passes,
- * a timer (routeRefreshInterval) full ones. BGP next hops off this node's subnet resolve through the
+ * converges the tunnel devices, the route table, the workload interfaces and their peering addresses,
+ * the ARP/FDB entries and the natOutgoing table, in that order (routes need their devices). Netlink
+ * events trigger partial passes, a timer (routeRefreshInterval) full ones. BGP next hops off this node's subnet resolve through the
  * kernel's other routes (routes/host-routes.ts), and a change to a route covering one re-runs the pass.
  * Bad input is reported by name and the rest still applied.
  * `netnsPath` lets one process program another namespace (tests, the lab); in production it is unset.
@@ -12,6 +12,7 @@ import type { Logger } from "pino";
 import { type Clock, systemClock, type TimerHandle } from "./clock.js";
 import type { DataplaneError, NetlinkError } from "./errors.js";
 import { formatIp, parseIp } from "./ip.js";
+import { LinkAddresses, type LinkAddrResult } from "./managers/link-addresses.js";
 import { NatOutgoing, type NftRunner, nftRunner } from "./managers/nat-outgoing.js";
 import { syncNeighbours } from "./managers/neighbours.js";
 import { globalSysctls, procSysctls, type Sysctls } from "./managers/sysctl.js";
@@ -48,6 +49,8 @@ export interface DataplaneOptions {
 export interface PassResult {
   readonly desired: DesiredState;
   readonly routes: ApplyResult;
+  /** Local workload peering addresses added to and removed from workload interfaces. */
+  readonly linkAddresses: Omit<LinkAddrResult, "errors">;
   /** Every problem of this pass, each naming its route, interface or input. */
   readonly errors: readonly (DataplaneError | NetlinkError | Error)[];
 }
@@ -62,6 +65,7 @@ export class Dataplane {
   private readonly ownsNl: Rtnetlink | undefined;
   private readonly nat: NatOutgoing;
   private readonly workloadIfaces: WorkloadIfaces;
+  private readonly linkAddresses: LinkAddresses;
   private readonly sysctls: Sysctls;
   private state: ClusterState | undefined;
   private events: NetlinkEvents | undefined;
@@ -85,6 +89,7 @@ export class Dataplane {
     this.nat = new NatOutgoing(opts.nft ?? nftRunner(opts.netnsPath));
     this.sysctls = opts.sysctls ?? procSysctls(opts.netnsPath);
     this.workloadIfaces = new WorkloadIfaces(this.sysctls, opts.logger);
+    this.linkAddresses = new LinkAddresses(this.nl, (n) => isWorkloadIface(n, this.cfg), opts.logger);
     this.hostRoutes = new HostRoutes(this.cfg.routeTable, this.cfg.bgpRouteProtocol);
     this.routeTable = new RouteTable({
       nl: this.nl,
@@ -210,6 +215,8 @@ export class Dataplane {
     errors.push(...routes.errors);
 
     errors.push(...(await this.workloadIfaces.apply(desired.workloads, links)));
+    const { errors: addrErrors, ...linkAddresses } = await this.linkAddresses.apply(desired, links, addrs);
+    errors.push(...addrErrors);
     const neigh = await syncNeighbours(
       this.nl,
       links,
@@ -226,7 +233,7 @@ export class Dataplane {
     }
 
     this.report(errors.filter((e) => !routes.errors.includes(e as never))); // the route table logs its own
-    const result: PassResult = { desired, routes, errors };
+    const result: PassResult = { desired, routes, linkAddresses, errors };
     this.last = result;
     this.opts.onPass?.(result);
     return result;

@@ -55,6 +55,8 @@ export type PathAttribute =
       readonly kind: "large-communities";
       readonly communities: readonly number[] /* flat triples */;
     })
+  /** Only to Customer (RFC 9234): the AS that first sent the route down to a customer or across to a peer. */
+  | (AttrBase & { readonly kind: "otc"; readonly asn: number })
   /** An attribute this codec does not know (or an MP attribute of a family it does not parse). */
   | (AttrBase & { readonly kind: "unknown"; readonly value: Uint8Array })
   /** An attribute that failed its checks; kept as bytes, with the error that decided its fate. */
@@ -429,6 +431,19 @@ const DESCRIPTORS: readonly Descriptor[] = [
         ? lengthProblem("treat-as-withdraw", `LARGE_COMMUNITY length ${v.length}`)
         : { kind: "large-communities", code: 32, flags, communities: u32List(v) },
     encode: (a) => u32Bytes((a as { communities: readonly number[] }).communities),
+  },
+  {
+    code: AttrType.OnlyToCustomer,
+    kind: "otc",
+    flags: OPT_TRANS,
+    // RFC 9234 §5: "An UPDATE message with a malformed OTC Attribute SHALL be handled using the
+    // approach of 'treat-as-withdraw'."
+    onError: "treat-as-withdraw",
+    decode: (v, flags) =>
+      v.length !== 4
+        ? lengthProblem("treat-as-withdraw", `OTC length ${v.length}`)
+        : { kind: "otc", code: 35, flags, asn: u32(v, 0) },
+    encode: (a) => be32((a as { asn: number }).asn),
   },
 ];
 

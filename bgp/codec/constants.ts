@@ -38,6 +38,8 @@ export const AttrType = {
   As4Path: 17,
   As4Aggregator: 18,
   LargeCommunity: 32,
+  /** Only to Customer (RFC 9234 §5). */
+  OnlyToCustomer: 35,
 } as const;
 
 /** Attribute flag bits (RFC 4271 §4.3). */

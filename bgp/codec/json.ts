@@ -167,6 +167,8 @@ export function attributeToJson(a: PathAttribute): Obj {
       }
       return { ...base, communities: out };
     }
+    case "otc":
+      return { ...base, asn: a.asn };
     case "unknown":
       return { ...base, value: toHex(a.value) };
     case "malformed":
@@ -444,6 +446,8 @@ export function attributeFromJson(x: Json, path: string): PathAttribute {
       });
       return { kind: "large-communities", ...b, communities: flat };
     }
+    case 35:
+      return { kind: "otc", ...b, asn: r.int("asn", 0xffffffff) };
     default:
       throw new BgpJsonError(`${path}.value`, `attribute ${code} needs its value as hex`);
   }

@@ -1,8 +1,9 @@
 /**
  * NOTIFICATION (RFC 4271 §4.5): code, subcode and data, plus what operators need to read one: the
  * names of the code and subcode (RFC 4486 for Cease) and, for Administrative Shutdown and Reset, the
- * shutdown communication (RFC 9003: one length octet, then up to 255 octets of UTF-8). A malformed
- * communication is shown as data only, never an error: the session is going down anyway.
+ * shutdown communication (RFC 9003: one length octet, then up to 255 octets of UTF-8), and for Maximum
+ * Number of Prefixes Reached the family and limit (RFC 4486 §4). Malformed data is shown as data only,
+ * never an error: the session is going down anyway.
  */
 import { CeaseSub, ErrorCode, errorCodeName, errorSubcodeName, HEADER_LEN, MsgType } from "./constants.js";
 import { writeHeader } from "./header.js";
@@ -58,9 +59,48 @@ export function encodeShutdownCommunication(text: string): Uint8Array {
   return out;
 }
 
+/** RFC 4486 §4: the data of Cease / Maximum Number of Prefixes Reached, when the sender gives it. */
+export interface MaxPrefixesData {
+  readonly afi: number;
+  readonly safi: number;
+  /** The upper bound on the number of prefixes the sender accepts. */
+  readonly limit: number;
+}
+
+/** AFI (2 octets), SAFI (1 octet), prefix upper bound (4 octets), RFC 4486 §4. */
+export function encodeMaxPrefixesData(d: MaxPrefixesData): Uint8Array {
+  const out = new Uint8Array(7);
+  const v = new DataView(out.buffer);
+  v.setUint16(0, d.afi);
+  v.setUint8(2, d.safi);
+  v.setUint32(3, d.limit);
+  return out;
+}
+
+/** The RFC 4486 §4 data of a Maximum Number of Prefixes Reached NOTIFICATION, if it carries exactly that. */
+export function maxPrefixesData(n: NotificationMessage): MaxPrefixesData | undefined {
+  if (n.code !== ErrorCode.Cease || n.subcode !== CeaseSub.MaxPrefixes || n.data.length !== 7)
+    return undefined;
+  const v = new DataView(n.data.buffer, n.data.byteOffset, n.data.byteLength);
+  return { afi: v.getUint16(0), safi: v.getUint8(2), limit: v.getUint32(3) };
+}
+
+const AFI_WORDS: Record<number, string> = { 1: "ipv4", 2: "ipv6" };
+const SAFI_WORDS: Record<number, string> = { 1: "unicast", 2: "multicast" };
+
+/** "ipv4 unicast", or the numbers for families without a name here ("afi 25 safi 70"). */
+export function familyWords(afi: number, safi: number): string {
+  const a = AFI_WORDS[afi];
+  const s = SAFI_WORDS[safi];
+  return a !== undefined && s !== undefined ? `${a} ${s}` : `afi ${afi} safi ${safi}`;
+}
+
 /** "Cease / Administrative Shutdown: \"maintenance\"" — what `tabby bgp peers` prints as the last error. */
 export function describeNotification(n: NotificationMessage): string {
   const base = `${errorCodeName(n.code)} / ${errorSubcodeName(n.code, n.subcode)}`;
   const text = shutdownCommunication(n);
-  return text === undefined ? base : `${base}: ${JSON.stringify(text)}`;
+  if (text !== undefined) return `${base}: ${JSON.stringify(text)}`;
+  const max = maxPrefixesData(n);
+  if (max !== undefined) return `${base}: ${familyWords(max.afi, max.safi)}, limit ${max.limit}`;
+  return base;
 }

@@ -3,7 +3,8 @@
  * only where Node has no API"). socket (optionally inside another network namespace, from a helper thread
  * that setns(2)s first, so the calling thread never moves), setsockopt/getsockopt with raw option bytes,
  * bind, close, and the kernel's constants and struct layouts. Nothing here knows TCP MD5 (RFC 2385) or
- * GTSM (RFC 5082): bgp/transport/ builds every option value in TypeScript. Connecting and listening are
+ * GTSM (RFC 5082): bgp/transport/ builds every option value in TypeScript. BFD (bgp/bfd/) borrows the
+ * same calls for its UDP sockets, plus attachFilter for the received-TTL check Node cannot do. Connecting and listening are
  * left to Node (libuv adopts the fd), so nothing here can block the event loop.
  */
 #define _GNU_SOURCE
@@ -11,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <linux/filter.h>
 #include <netinet/tcp.h>
 #include <node_api.h>
 #include <pthread.h>
@@ -84,6 +86,7 @@ static int get_bytes(napi_env env, napi_value v, void **data, size_t *len) {
 struct socket_job {
   const char *ns_path; /* NULL: the caller's namespace */
   int family;
+  int type; /* SOCK_STREAM (TCP) or SOCK_DGRAM (UDP, for BFD) */
   int fd;
   int err;
   const char *failed; /* which call failed */
@@ -108,7 +111,8 @@ static void *socket_job_run(void *arg) {
       return NULL;
     }
   }
-  int fd = socket(job->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+  int proto = job->type == SOCK_DGRAM ? IPPROTO_UDP : IPPROTO_TCP;
+  int fd = socket(job->family, job->type | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
   if (fd < 0) {
     job->err = errno;
     job->failed = "socket";
@@ -118,12 +122,26 @@ static void *socket_job_run(void *arg) {
   return NULL;
 }
 
-/* socket(family: number, nsPath: string | null) -> fd (non-blocking, close-on-exec TCP socket) */
+/*
+ * socket(family: number, nsPath: string | null, udp?: boolean) -> fd (non-blocking, close-on-exec TCP
+ * socket; a UDP one when `udp` is true, for BFD)
+ */
 static napi_value js_socket(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  if (get_args(env, info, 2, argv) < 0) return NULL;
-  struct socket_job job = {.fd = -1};
+  napi_value argv[3];
+  size_t argc = 3;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2) {
+    napi_throw_type_error(env, "EINVAL", "too few arguments");
+    return NULL;
+  }
+  struct socket_job job = {.fd = -1, .type = SOCK_STREAM};
   CHECK(napi_get_value_int32(env, argv[0], &job.family));
+  if (argc > 2) {
+    bool udp = false;
+    napi_valuetype ut;
+    CHECK(napi_typeof(env, argv[2], &ut));
+    if (ut == napi_boolean) CHECK(napi_get_value_bool(env, argv[2], &udp));
+    if (udp) job.type = SOCK_DGRAM;
+  }
   char *ns = NULL;
   napi_valuetype t;
   CHECK(napi_typeof(env, argv[1], &t));
@@ -212,6 +230,30 @@ static napi_value js_bind(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * attachFilter(fd, program: Uint8Array): SO_ATTACH_FILTER with a classic BPF program (struct sock_filter
+ * entries, 8 bytes each, built in TypeScript: bgp/bfd/transport.ts). Only the struct sock_fprog, which
+ * holds a pointer, has to be made here. BFD uses it for the RFC 5881 §5 TTL check on received packets.
+ */
+static napi_value js_attach_filter(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (get_args(env, info, 2, argv) < 0) return NULL;
+  int fd;
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  void *data;
+  size_t len;
+  if (get_bytes(env, argv[1], &data, &len) < 0) return NULL;
+  if (len == 0 || len % sizeof(struct sock_filter) != 0 || len / sizeof(struct sock_filter) > BPF_MAXINSNS) {
+    napi_throw_range_error(env, "EINVAL", "program must be 1..4096 struct sock_filter entries");
+    return NULL;
+  }
+  struct sock_fprog prog = {.len = (unsigned short)(len / sizeof(struct sock_filter)),
+                            .filter = (struct sock_filter *)data};
+  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0)
+    return throw_errno(env, errno, "setsockopt");
+  return NULL;
+}
+
 /* close(fd): only for sockets not (yet) handed to Node */
 static napi_value js_close(napi_env env, napi_callback_info info) {
   napi_value argv[1];
@@ -242,6 +284,7 @@ static napi_value constants(napi_env env) {
   bad |= CONST(IP_TTL) | CONST(IP_MINTTL) | CONST(IPV6_UNICAST_HOPS) | CONST(IPV6_MINHOPCOUNT) |
          CONST(IPV6_V6ONLY);
   bad |= CONST(TCP_MD5SIG) | CONST(TCP_MD5SIG_MAXKEYLEN);
+  bad |= CONST(SO_REUSEPORT) | CONST(SO_ATTACH_FILTER);
   bad |= LAYOUT("sizeofSockaddrIn", sizeof(struct sockaddr_in));
   bad |= LAYOUT("sizeofSockaddrIn6", sizeof(struct sockaddr_in6));
   bad |= LAYOUT("sizeofSaFamily", sizeof(sa_family_t));
@@ -265,6 +308,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"setsockopt", NULL, js_setsockopt, NULL, NULL, NULL, napi_default, NULL},
       {"getsockopt", NULL, js_getsockopt, NULL, NULL, NULL, napi_default, NULL},
       {"bind", NULL, js_bind, NULL, NULL, NULL, napi_default, NULL},
+      {"attachFilter", NULL, js_attach_filter, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
       {"constants", NULL, NULL, NULL, NULL, c, napi_enumerable, NULL},
   };

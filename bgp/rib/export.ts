@@ -4,7 +4,8 @@
  * NO_EXPORT, NO_EXPORT_SUBCONFED) and the rewritten attributes: AS prepend and no LOCAL_PREF,
  * ORIGINATOR_ID or CLUSTER_LIST towards eBGP; LOCAL_PREF, ORIGINATOR_ID and CLUSTER_LIST when
  * reflecting; next hop self or kept; MED not passed from one AS to another; AS4_PATH for 2-octet peers;
- * Partial set on unknown transitive attributes. Export policy runs last. Pure.
+ * Partial set on unknown transitive attributes; Only to Customer per BGP role (RFC 9234 §6). Export
+ * policy runs last. Pure.
  */
 import { SegmentType } from "../codec/as-path.js";
 import type { PathAttribute } from "../codec/attributes.js";
@@ -14,6 +15,7 @@ import type { CompiledPolicy } from "../policy/policy.js";
 import type { Path } from "./loc-rib.js";
 import { buildPathAttrs, type PathAttrs } from "./path-attrs.js";
 import { type Family, keyFromString, keyWithin } from "./prefix-key.js";
+import { otcEgress, type Role } from "./roles.js";
 
 const NO_EXPORT = 0xffffff01;
 const NO_ADVERTISE = 0xffffff02;
@@ -38,6 +40,8 @@ export interface ExportTarget {
    * third-party next hop), as BIRD does for Calico: a ToR learns each block via its own node.
    */
   readonly sharedSubnet?: Partial<Record<Family, string>>;
+  /** Our BGP role on the session (eBGP with roles negotiated): the Only to Customer egress rules apply. */
+  readonly role?: Role;
 }
 
 /** May `p` be advertised to `t` at all? (Before policy.) */
@@ -137,6 +141,11 @@ export function exportPath(
   if (family === "ipv4" && !nextHop.includes(":"))
     setAttr(attrs, { kind: "next-hop", code: 3, flags: 0x40, nextHop });
   else attrs = without(attrs, ["next-hop"]);
+  if (t.role !== undefined && t.type === "ebgp") {
+    const sent = otcEgress(attrs, t.role, t.localAs);
+    if (sent === undefined) return undefined;
+    attrs = [...sent];
+  }
   if (!t.fourOctetAs) attrs = addAs4Attributes(attrs);
   const out = buildPathAttrs(attrs, nextHop, nextHopLinkLocal);
   if (policy === undefined) return out;

@@ -10,6 +10,9 @@
  *   doubles on each consecutive failure up to a maximum and resets once a session has been Established
  *   for `stableMs`. A manual stop rests in Idle until a manual start.
  * - Unexpected messages get the RFC 6608 FSM Error subcodes.
+ * - The speaker can end a session for a reason of its own (`cease`: RFC 4486 Maximum Number of Prefixes
+ *   Reached, with its data); the session then rests in Idle, as after a manual stop, until the speaker
+ *   starts it again (its restart timer, or the operator).
  * Connection collisions (§6.8) involve two connections and are resolved by the driver.
  */
 import { type BgpDecodeError, isBgpDecodeError } from "../codec/errors.js";
@@ -61,6 +64,14 @@ export interface FsmState {
 export type FsmEvent =
   | { readonly kind: "start" }
   | { readonly kind: "stop"; readonly communication?: string; readonly subcode?: number }
+  /** The speaker ends the session: Cease / `subcode` with `data` (RFC 4486), Idle until the next start. */
+  | {
+      readonly kind: "cease";
+      readonly subcode: number;
+      readonly data: Uint8Array;
+      /** Why, in words, for the down reason (e.g. the prefix count and the limit). */
+      readonly detail: string;
+    }
   | { readonly kind: "timer"; readonly timer: TimerName }
   | { readonly kind: "tcp-connected" }
   | { readonly kind: "tcp-accepted" }
@@ -211,6 +222,8 @@ export function step(s: FsmState, e: FsmEvent, cfg: FsmConfig, now: number): Ste
     };
   }
 
+  if (e.kind === "cease") return cease(s, e);
+
   switch (s.name) {
     case "Idle":
       if (e.kind === "start" || (e.kind === "timer" && e.timer === "idleHold" && !s.stopped)) {
@@ -344,6 +357,33 @@ export function step(s: FsmState, e: FsmEvent, cfg: FsmConfig, now: number): Ste
       }
     }
   }
+}
+
+/**
+ * The speaker's own Cease: a NOTIFICATION once the OPENs are exchanged (before that there is no BGP
+ * session to tell), then Idle and stopped; it counts as a failure for connectRetryCounter.
+ */
+function cease(s: FsmState, e: Extract<FsmEvent, { kind: "cease" }>): Step {
+  if (s.name === "Idle")
+    return { state: { ...s, stopped: true }, actions: [{ kind: "stop-timer", timer: "idleHold" }] };
+  const open = s.name === "OpenSent" || s.name === "OpenConfirm" || s.name === "Established";
+  const reason: DownReason = open
+    ? { kind: "notification-sent", code: 6, subcode: e.subcode, data: e.data, detail: e.detail }
+    : { kind: "stop" };
+  return {
+    state: {
+      name: "Idle",
+      connectRetryCounter: s.connectRetryCounter + 1,
+      idleHoldMs: s.idleHoldMs,
+      stopped: true,
+    },
+    actions: [
+      ...(open ? [{ kind: "send", msg: notification(6, e.subcode, e.data) } as const] : []),
+      { kind: "disconnect" },
+      ...stopAll(),
+      { kind: "down", reason, wasEstablished: s.name === "Established" },
+    ],
+  };
 }
 
 /** OpenConfirm and Established: every event but a message. */

@@ -11,6 +11,7 @@ import type { Capability } from "../codec/capabilities.js";
 import { AS_TRANS, MAX_EXTENDED_MESSAGE_LEN, MAX_MESSAGE_LEN, OpenSub } from "../codec/constants.js";
 import { BgpDecodeError } from "../codec/errors.js";
 import { asNumberOf, capabilitiesOf, checkOpen, type OpenMessage } from "../codec/open.js";
+import { ROLE_CODES, type Role, roleMismatch, roleOfCode } from "../rib/roles.js";
 
 export type Family = "ipv4" | "ipv6";
 export const FAMILIES: readonly Family[] = ["ipv4", "ipv6"];
@@ -37,6 +38,8 @@ export interface LocalOpenConfig {
   readonly extendedNextHop?: boolean;
   /** FQDN capability, as FRR sends it. */
   readonly hostname?: string;
+  /** Our BGP role on this (eBGP) session (RFC 9234 capability). */
+  readonly role?: Role;
 }
 
 const ADD_PATH_CODE = { receive: 1, send: 2, both: 3 } as const;
@@ -70,6 +73,7 @@ export function buildOpen(c: LocalOpenConfig): OpenMessage {
     });
   }
   if (c.hostname) caps.push({ name: "fqdn", code: 73, hostname: c.hostname.slice(0, 64), domain: "" });
+  if (c.role !== undefined) caps.push({ name: "role", code: 9, role: ROLE_CODES[c.role] });
   return {
     type: "OPEN",
     version: 4,
@@ -111,6 +115,8 @@ export interface Negotiated {
   /** We announced graceful restart, so the peer may act as our helper. */
   readonly localGracefulRestart: boolean;
   readonly peerHostname?: string;
+  /** Our role and the peer's when roles were configured (RFC 9234); route-leak rules apply then. */
+  readonly role?: { readonly local: Role; readonly remote?: Role };
   /** Codec contexts for what we receive and what we send. */
   readonly rx: AttrContext & { readonly maxMessageLen: number };
   readonly tx: AttrContext & { readonly maxMessageLen: number };
@@ -123,6 +129,8 @@ export interface PeerExpectations {
   readonly routerId: string;
   /** Our keepalive interval; default hold/3. */
   readonly keepaliveSec?: number;
+  /** Our BGP role; `strict` refuses a peer that announces none (BIRD `require roles`, FRR strict-mode). */
+  readonly role?: { readonly local: Role; readonly strict: boolean };
 }
 
 function familiesOf(caps: readonly Capability[]): Set<Family> {
@@ -171,6 +179,14 @@ export function negotiate(local: OpenMessage, remote: OpenMessage, exp: PeerExpe
     );
   }
   const has = (caps: readonly Capability[], name: string) => caps.some((c) => c.name === name);
+  // RFC 9234 §4.2: roles are checked on eBGP sessions only.
+  const roleCheck = exp.role !== undefined && peerAs !== exp.localAs ? exp.role : undefined;
+  const remoteRoles = remoteCaps.flatMap((c) => (c.name === "role" ? [c.role] : []));
+  if (roleCheck !== undefined) {
+    const why = roleMismatch(roleCheck.local, remoteRoles, roleCheck.strict);
+    if (why !== undefined)
+      throw new BgpDecodeError(2, OpenSub.RoleMismatch, 29, "session-reset", undefined, why);
+  }
   const holdTimeSec = Math.min(local.holdTime, remote.holdTime);
   const keepaliveSec =
     holdTimeSec === 0
@@ -247,6 +263,16 @@ export function negotiate(local: OpenMessage, remote: OpenMessage, exp: PeerExpe
     gracefulRestart,
     localGracefulRestart: has(localCaps, "graceful-restart"),
     ...(fqdn?.name === "fqdn" ? { peerHostname: fqdn.hostname } : {}),
+    ...(roleCheck !== undefined
+      ? {
+          role: {
+            local: roleCheck.local,
+            ...(remoteRoles.length > 0 && roleOfCode(remoteRoles[0]!) !== undefined
+              ? { remote: roleOfCode(remoteRoles[0]!)! }
+              : {}),
+          },
+        }
+      : {}),
     rx: ctx(addPathRx),
     tx: ctx(addPathTx),
   };

@@ -205,6 +205,14 @@ export class Session {
     });
   }
 
+  /**
+   * Ends the session for a reason of the speaker's own: Cease / `subcode` with `data` (RFC 4486, e.g.
+   * Maximum Number of Prefixes Reached), reported down with `detail`; Idle until `start()`.
+   */
+  cease(subcode: number, data: Uint8Array, detail: string): void {
+    this.dispatch({ kind: "cease", subcode, data, detail });
+  }
+
   /** Writes encoded UPDATEs (from an update group); ignored unless Established. */
   sendRaw(messages: readonly Uint8Array[]): void {
     const c = this.conn;

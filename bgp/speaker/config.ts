@@ -1,11 +1,13 @@
 /**
  * The speaker's configuration as data (what `tabby bgp run`'s YAML and, later, the node agent produce):
  * identity, listener, peers with their transport, timers, route-reflection and next-hop settings,
- * policies by name, prefixes to originate, graceful restart. Defaults follow BIRD/Calico practice and
+ * policies by name, per-family prefix limits, prefixes to originate, graceful restart. Defaults follow BIRD/Calico practice and
  * RFC 8212 (eBGP peers without a policy exchange nothing). Validation that needs no I/O lives here.
  */
+import type { BfdConfig } from "../bfd/binding.js";
 import type { Policy } from "../policy/policy.js";
 import type { Family } from "../rib/prefix-key.js";
+import type { Role } from "../rib/roles.js";
 
 export interface PeerConfig {
   /** Peer address; also the key of the peer. */
@@ -45,6 +47,39 @@ export interface PeerConfig {
   readonly restartTimeSec?: number;
   /** Start administratively down. */
   readonly shutdown?: boolean;
+  /**
+   * Our BGP role towards this eBGP peer (RFC 9234): announced as a capability, checked against the
+   * peer's, and the Only to Customer route-leak rules applied (rib/roles.ts).
+   */
+  readonly role?: Role;
+  /** Refuse a peer that announces no role (BIRD `require roles`, FRR `strict-mode`). */
+  readonly roleStrict?: boolean;
+  /** Per family, the most prefixes we accept from this peer (prefix-limit.ts; BIRD `import limit`, FRR `maximum-prefix`). */
+  readonly maxPrefixes?: Partial<Record<Family, MaxPrefixes>>;
+  /**
+   * RFC 5880/5881 BFD bound to this session (RFC 5882, bgp/bfd/): BGP goes down when BFD goes from Up to
+   * Down. Defaults 300 ms / 300 ms / 3, as BIRD and FRR. Single hop, no authentication.
+   */
+  readonly bfd?: BfdConfig;
+}
+
+/**
+ * A prefix limit: what the peer may have in our Adj-RIB-In for one family, counted after import policy
+ * (accepted paths, as FRR's `maximum-prefix` counts by default and BIRD's `import limit`).
+ */
+export interface MaxPrefixes {
+  /** The upper bound; one more accepted prefix trips the limit. */
+  readonly limit: number;
+  /** Log a warning (once) and show it in status from this share of `limit` on (default 75, as FRR). */
+  readonly warningPercent?: number;
+  /**
+   * Over the limit: `restart` sends Cease / Maximum Number of Prefixes Reached (RFC 4486) and reconnects
+   * after `restartAfterSeconds`; `shutdown` does the same and stays down until reconfigured or started;
+   * `warn` only logs and shows it. Default `restart`.
+   */
+  readonly action?: "restart" | "shutdown" | "warn";
+  /** Default 60 s (BIRD's minimum `error wait time`; FRR's `restart` takes minutes). */
+  readonly restartAfterSeconds?: number;
 }
 
 export interface OriginateConfig {

@@ -38,6 +38,8 @@ export function sessionConfig(
     extendedMessage: true,
     extendedNextHop: true,
     ...(speaker.hostname !== undefined ? { hostname: speaker.hostname } : {}),
+    // RFC 9234: roles belong to eBGP sessions only.
+    ...(cfg.role !== undefined && ebgp ? { role: cfg.role } : {}),
   });
   const connect: ConnectOptions = {
     host: cfg.address,
@@ -58,6 +60,9 @@ export function sessionConfig(
       localAs,
       routerId: speaker.routerId,
       ...(cfg.keepaliveSec !== undefined ? { keepaliveSec: cfg.keepaliveSec } : {}),
+      ...(cfg.role !== undefined && ebgp
+        ? { role: { local: cfg.role, strict: cfg.roleStrict === true } }
+        : {}),
     },
     passive: cfg.passive === true,
     connectRetryMs:

@@ -3,8 +3,9 @@
  * BIRD's `configure` does: a protocol restarts only when its session parameters changed, a filter
  * change is a re-export or a route refresh). A peer is reset when anything its session is built from
  * differs (the OPEN we send, the AS we expect, address, port, MD5 key, TTL, timers: sessionConfig's
- * whole output) or it becomes or stops being a route-reflector client; it is updated in place when only its policies, route-reflection or next-hop settings
- * or its name changed. Pure: compares two configurations, reads nothing.
+ * whole output) or it becomes or stops being a route-reflector client; it is updated in place when only its policies, route-reflection or next-hop settings,
+ * its prefix limits (applied to the routes already in, as FRR does) or its name changed. Pure: compares
+ * two configurations, reads nothing.
  */
 import type { Policy } from "../policy/policy.js";
 import type { OriginateConfig, PeerConfig, SpeakerConfig } from "./config.js";
@@ -21,6 +22,8 @@ export interface PeerPlan {
   readonly reimport: boolean;
   /** The peer's MD5 key on the listening socket changes (add, remove, or a new key). */
   readonly listenerKey: boolean;
+  /** update: maxPrefixes changed: check the current counts against the new limits, no reset. */
+  readonly limits: boolean;
 }
 
 export interface ReconfigurePlan {
@@ -56,7 +59,15 @@ function peerDiff(old: SpeakerConfig, next: SpeakerConfig, a: PeerConfig, b: Pee
       if (json(a[k]) !== json(b[k])) changed.push(k);
     }
     if (changed.length === 0) changed.push("speaker settings");
-    return { address: b.address, action: "reset", changed, reexport: false, reimport: false, listenerKey };
+    return {
+      address: b.address,
+      action: "reset",
+      changed,
+      reexport: false,
+      reimport: false,
+      listenerKey,
+      limits: false,
+    };
   }
   let reexport = policyText(old, a.exportPolicy) !== policyText(next, b.exportPolicy);
   if (reexport) changed.push("exportPolicy");
@@ -78,6 +89,10 @@ function peerDiff(old: SpeakerConfig, next: SpeakerConfig, a: PeerConfig, b: Pee
       reimport = true;
     }
   }
+  const limits = json(a.maxPrefixes ?? {}) !== json(b.maxPrefixes ?? {});
+  if (limits) changed.push("maxPrefixes");
+  // BFD intervals change by a Poll Sequence (RFC 5880 §6.8.3), never by a BGP reset.
+  if (json(a.bfd ?? null) !== json(b.bfd ?? null)) changed.push("bfd");
   if ((a.name ?? "") !== (b.name ?? "")) changed.push("name");
   return {
     address: b.address,
@@ -86,6 +101,7 @@ function peerDiff(old: SpeakerConfig, next: SpeakerConfig, a: PeerConfig, b: Pee
     reexport,
     reimport,
     listenerKey: false,
+    limits,
   };
 }
 
@@ -102,6 +118,7 @@ export function planReconfigure(old: SpeakerConfig, next: SpeakerConfig): Reconf
         reexport: false,
         reimport: false,
         listenerKey: p.password !== undefined,
+        limits: false,
       });
     }
   }
@@ -115,6 +132,7 @@ export function planReconfigure(old: SpeakerConfig, next: SpeakerConfig): Reconf
         reexport: false,
         reimport: false,
         listenerKey: b.password !== undefined,
+        limits: false,
       });
       continue;
     }

@@ -4,12 +4,15 @@
  * and the RFC checks on what comes in (AS loops with an allow-own-AS count, route-reflection loops via
  * ORIGINATOR_ID and CLUSTER_LIST, RFC 6793 AS4 reconciliation for 2-octet peers), graceful restart in
  * both roles (RFC 4724: stale routes kept until End-of-RIB or the restart time; End-of-RIB sent after
- * our initial table), route refresh in and out (RFC 2918, RFC 7313), and locally originated routes.
+ * our initial table), route refresh in and out (RFC 2918, RFC 7313), per-family prefix limits
+ * (prefix-limit.ts), and locally originated routes.
  * Status for `tabby bgp peers`/`rib` is returned as data; metrics and logs belong to the caller.
  */
 
 import type { Socket } from "node:net";
 import { networkInterfaces } from "node:os";
+import { BfdBinding, checkBfdConfig } from "../bfd/binding.js";
+import type { BfdTransport } from "../bfd/transport.js";
 import type { PathAttribute } from "../codec/attributes.js";
 import { type PrefixList, prefixListFromStrings } from "../codec/prefix-list.js";
 import { encodeRouteRefresh, type RouteRefreshMessage } from "../codec/route-refresh.js";
@@ -27,6 +30,7 @@ import {
   keyWithin,
   type PrefixKey,
 } from "../rib/prefix-key.js";
+import { otcIngress, ROLES } from "../rib/roles.js";
 import { type GroupMember, UpdateGroup } from "../rib/update-group.js";
 import { FAMILIES, type Negotiated } from "../session/negotiate.js";
 import { type Clock, describeDown, Session, type SessionTransport } from "../session/session.js";
@@ -36,12 +40,15 @@ import { md5DropTracker, readMd5Counters } from "../transport/md5-counters.js";
 import { setMinTtl, setTtl } from "../transport/socket-options.js";
 import type { OriginateConfig, PeerConfig, SpeakerConfig } from "./config.js";
 import { sessionConfig } from "./peer-session.js";
+import { PrefixLimitGuard } from "./prefix-limit.js";
 import { type PeerPlan, planReconfigure } from "./reconfigure.js";
 import { type PeerStatus, type PrefixCounts, type RibPath, toRibPath } from "./views.js";
 
 export interface SpeakerDeps {
   readonly clock: Clock;
   readonly transport?: SessionTransport;
+  /** BFD's UDP (bgp/bfd/transport.ts) unless given (tests). */
+  readonly bfdTransport?: BfdTransport;
   /** Open sockets in this network namespace (tests, lab). */
   readonly netnsPath?: string;
   /** Called for notable events (session up/down, config warnings), for the caller's logger. */
@@ -68,6 +75,10 @@ interface Peer {
   wasGrCapable: boolean;
   /** Families whose End-of-RIB this session has received: its initial table is complete. */
   eorReceived: Set<Family>;
+  /** maxPrefixes: warnings, trips and the restart after one. */
+  readonly limits: PrefixLimitGuard;
+  /** RFC 5882: the BFD session bound to this peer (bgp/bfd/binding.ts), when `bfd` is configured. */
+  bfd: BfdBinding | undefined;
 }
 
 const LOCAL_ID = 0;
@@ -110,7 +121,46 @@ export function validateSpeakerConfig(cfg: SpeakerConfig): void {
         throw new SpeakerError(`peers[${i}].${which}`, `no policy named ${JSON.stringify(name)}`);
       }
     }
+    validateMaxPrefixes(p, `peers[${i}].maxPrefixes`);
+    const bfd = p.bfd === undefined ? undefined : checkBfdConfig(p.bfd);
+    if (bfd !== undefined) throw new SpeakerError(`peers[${i}].bfd.${bfd[0]}`, bfd[1]);
+    if (p.role !== undefined) {
+      if (!ROLES.includes(p.role))
+        throw new SpeakerError(
+          `peers[${i}].role`,
+          `must be one of ${ROLES.join(", ")} (value ${JSON.stringify(p.role)})`,
+        );
+      // RFC 9234 §4: roles are for eBGP sessions.
+      if (p.asn === (p.localAsn ?? cfg.asn))
+        throw new SpeakerError(`peers[${i}].role`, `is for eBGP peers; ${p.address} is in our AS ${p.asn}`);
+    }
   });
+}
+
+const intIn = (v: unknown, min: number, max: number): boolean =>
+  typeof v === "number" && Number.isInteger(v) && v >= min && v <= max;
+
+/** maxPrefixes values (the YAML reader checks the same, with file and line). */
+function validateMaxPrefixes(p: PeerConfig, at: string): void {
+  for (const [f, m] of Object.entries(p.maxPrefixes ?? {})) {
+    if (f !== "ipv4" && f !== "ipv6") throw new SpeakerError(`${at}.${f}`, "must be ipv4 or ipv6");
+    if (m === undefined) continue;
+    // RFC 4486 §4 carries the limit in 4 octets.
+    if (!intIn(m.limit, 1, 0xffffffff))
+      throw new SpeakerError(`${at}.${f}.limit`, `must be an integer in 1..4294967295 (value ${m.limit})`);
+    if (m.warningPercent !== undefined && !intIn(m.warningPercent, 1, 100))
+      throw new SpeakerError(
+        `${at}.${f}.warningPercent`,
+        `must be an integer in 1..100 (value ${m.warningPercent})`,
+      );
+    if (m.restartAfterSeconds !== undefined && !intIn(m.restartAfterSeconds, 1, 604800))
+      throw new SpeakerError(
+        `${at}.${f}.restartAfterSeconds`,
+        `must be an integer in 1..604800 (value ${m.restartAfterSeconds})`,
+      );
+    if (m.action !== undefined && !["restart", "shutdown", "warn"].includes(m.action))
+      throw new SpeakerError(`${at}.${f}.action`, `must be restart, shutdown or warn (value ${m.action})`);
+  }
 }
 
 export class Speaker {
@@ -283,6 +333,7 @@ export class Speaker {
           reexport: exportKey !== p.exportPolicyName || clusterChanged,
           reimport: importStale || clusterChanged,
           listenerKey: false,
+          limits: false,
         });
         if (reset) result.reset.push({ address: p.cfg.address, changed });
         else result.updated.push({ address: p.cfg.address, changed });
@@ -306,11 +357,14 @@ export class Speaker {
     const peer = this.requirePeer(cfg.address);
     const ebgp = peer.ref.type === "ebgp";
     peer.cfg = cfg;
+    this.syncBfd(peer, cfg);
     const rfc8212 = compilePolicy(REJECT_ALL);
     peer.importPolicy = this.policy(cfg.importPolicy, ebgp ? rfc8212 : compilePolicy(ACCEPT_ALL));
     const exportPolicy = this.policy(cfg.exportPolicy, ebgp ? rfc8212 : compilePolicy(ACCEPT_ALL));
     peer.exportPolicy = cfg.exportPolicy === undefined && !ebgp ? undefined : exportPolicy;
     peer.exportPolicyName = this.exportPolicyKey(cfg, ebgp);
+    // New limits apply to the routes already in: no reset, but a trip if the count is over them.
+    if (step.limits) peer.limits.reconfigure(cfg.maxPrefixes, peer.negotiated !== undefined);
     const n = peer.negotiated;
     if (n === undefined) return false;
     if (step.reimport) {
@@ -325,13 +379,42 @@ export class Speaker {
     return false;
   }
 
+  /** `bfd` added, changed (new intervals by a Poll Sequence, no reset) or removed. */
+  private syncBfd(peer: Peer, cfg: PeerConfig): void {
+    if (cfg.bfd === undefined) {
+      peer.bfd?.close();
+      peer.bfd = undefined;
+      return;
+    }
+    if (peer.bfd !== undefined) {
+      peer.bfd.reconfigure(cfg.bfd);
+      return;
+    }
+    peer.bfd = new BfdBinding({
+      peer: cfg.address,
+      config: cfg.bfd,
+      clock: this.deps.clock,
+      ...(this.deps.netnsPath !== undefined ? { netnsPath: this.deps.netnsPath } : {}),
+      ...(this.deps.bfdTransport !== undefined ? { transport: this.deps.bfdTransport } : {}),
+      restartAfterMs: (this.config.idleHoldSec?.initial ?? 1) * 1000,
+      hooks: {
+        cease: (words) => peer.session.cease(10, new Uint8Array(0), words), // RFC 9384 BFD Down
+        start: () => peer.session.start(),
+        log: (level, msg, fields) => this.log(level, msg, fields),
+      },
+    });
+    peer.bfd.ensure(cfg.localAddress ?? peer.session.localAddress);
+  }
+
   /** Stops and forgets one peer: Cease with `subcode`, its routes withdrawn, its MD5 key removed. */
   private removePeer(address: string, subcode: number, message: string): void {
     const peer = this.peers.get(address);
     if (peer === undefined) return;
     peer.session.stop(message, subcode);
     peer.session.destroy();
+    peer.bfd?.close();
     peer.restartTimer?.cancel();
+    peer.limits.clear();
     if (peer.group !== undefined && peer.member !== undefined) {
       peer.group.leave(peer.member);
       if (!peer.group.active) this.groups.delete(peer.group.key);
@@ -382,6 +465,13 @@ export class Speaker {
       wasGrCapable: false,
       eorReceived: new Set(),
       session: undefined as unknown as Session,
+      bfd: undefined,
+      limits: new PrefixLimitGuard(cfg.maxPrefixes, this.deps.clock, {
+        count: (f) => this.rib.countOf(ref, f),
+        cease: (subcode, data, detail) => peer.session.cease(subcode, data, detail),
+        start: () => peer.session.start(),
+        log: (level, msg, fields) => this.log(level, msg, { peer: peer.cfg.address, ...fields }),
+      }),
     };
     (peer as { session: Session }).session = new Session({
       fsm,
@@ -401,6 +491,7 @@ export class Speaker {
       },
     });
     this.peers.set(cfg.address, peer);
+    this.syncBfd(peer, cfg);
     if (cfg.shutdown !== true) peer.session.start();
     return peer;
   }
@@ -425,6 +516,7 @@ export class Speaker {
 
   private onEstablished(peer: Peer, n: Negotiated): void {
     peer.negotiated = n;
+    peer.bfd?.ensure(peer.session.localAddress);
     peer.ref.routerId = n.peerRouterId;
     peer.rejected = { ipv4: new Set(), ipv6: new Set() };
     peer.eorReceived = new Set();
@@ -474,6 +566,7 @@ export class Speaker {
       localAddress,
       fourOctetAs: n.fourOctetAs,
       sharedSubnet: this.sharedSubnet(peer.cfg.address, local),
+      ...(n.role !== undefined ? { role: n.role.local } : {}),
     };
     const key = [
       target.type,
@@ -490,6 +583,7 @@ export class Speaker {
       n.tx.maxMessageLen,
       n.extendedNextHop,
       [...n.addPathTx].join("+"),
+      target.role ?? "",
     ].join("|");
     let g = this.groups.get(key);
     if (g === undefined) {
@@ -572,6 +666,7 @@ export class Speaker {
     peer.group = undefined;
     peer.member = undefined;
     peer.eorReceived = new Set();
+    peer.limits.sessionDown();
     const n = peer.negotiated;
     peer.negotiated = undefined;
     if (!wasEstablished) return;
@@ -666,13 +761,15 @@ export class Speaker {
     if (reach.length > 0) {
       const attrs = this.importAttributes(peer, n, u.attributes);
       for (const r of reach) this.announce(peer, n, r.f, r.list, attrs, r.nh, r.ll);
+      // After the whole UPDATE: a trip takes the session down, and its routes with it.
+      peer.limits.check(new Set(reach.map((r) => r.f)));
     }
     this.scheduleFlush();
   }
 
   /** Attribute list as stored: RFC 6793 reconciliation for 2-octet peers, nothing malformed. */
   private importAttributes(peer: Peer, n: Negotiated, attrs: readonly PathAttribute[]): PathAttribute[] {
-    let out = attrs.filter(
+    let out: PathAttribute[] = attrs.filter(
       (a) =>
         a.kind !== "malformed" && a.kind !== "mp-reach" && a.kind !== "mp-unreach" && a.kind !== "next-hop",
     );
@@ -688,6 +785,11 @@ export class Speaker {
       );
     }
     void peer;
+    // RFC 9234 §5: OTC added on routes from a provider, peer or route server (leaks are refused in importLoop).
+    if (n.role !== undefined) {
+      const v = otcIngress(out, n.role.local, n.peerAs);
+      if (!v.leak) out = [...v.attrs];
+    }
     return out;
   }
 
@@ -734,6 +836,11 @@ export class Speaker {
       const asn = this.localAs(peer.cfg);
       for (const s of pa.asPath) for (const a of s.asns) if (a === asn) own++;
       if (own > (peer.cfg.allowOwnAs ?? 0)) return "AS loop";
+      const n = peer.negotiated;
+      if (n?.role !== undefined) {
+        const v = otcIngress(pa.attrs, n.role.local, n.peerAs);
+        if (v.leak) return v.reason;
+      }
     } else {
       if (pa.originatorId === this.config.routerId) return "ORIGINATOR_ID is our router id";
       if (pa.clusterList.includes(this.clusterId)) return "CLUSTER_LIST contains our cluster id";
@@ -822,11 +929,17 @@ export class Speaker {
 
   /** Administratively stops one peer (Cease / Administrative Shutdown with `message`). */
   shutdownPeer(address: string, message?: string): void {
-    this.requirePeer(address).session.stop(message);
+    const p = this.requirePeer(address);
+    p.limits.clear();
+    p.bfd?.cancelRestart();
+    p.session.stop(message);
   }
 
+  /** Starts a peer that was shut down, or one resting after a prefix-limit trip. */
   startPeer(address: string): void {
-    this.requirePeer(address).session.start();
+    const p = this.requirePeer(address);
+    p.limits.clear();
+    p.session.start();
   }
 
   /** Asks the peer to send its routes again (ROUTE-REFRESH, e.g. after an import policy change). */
@@ -846,6 +959,8 @@ export class Speaker {
     for (const p of this.peers.values()) {
       p.session.stop(message);
       p.restartTimer?.cancel();
+      p.limits.clear();
+      p.bfd?.close();
     }
     this.flushNow();
     await this.listener?.close();
@@ -867,6 +982,13 @@ export class Speaker {
         return { received: accepted + p.rejected[f].size, accepted, advertised };
       };
       const stale = this.rib.staleCountOf(p.ref);
+      const limits = p.limits.status();
+      const limitWords = p.limits.words(n !== undefined);
+      const downWords = p.limits.downWords();
+      const lastError =
+        p.session.lastError !== undefined && downWords !== undefined
+          ? `${p.session.lastError}; ${downWords}`
+          : p.session.lastError;
       return {
         name: p.cfg.name ?? p.cfg.address,
         address: p.cfg.address,
@@ -879,12 +1001,15 @@ export class Speaker {
         families: n ? [...n.families] : [...(p.cfg.families ?? FAMILIES)],
         prefixes: { ipv4: counts("ipv4"), ipv6: counts("ipv6") },
         stale,
-        ...(p.session.lastError !== undefined ? { lastError: p.session.lastError } : {}),
+        ...(lastError !== undefined ? { lastError } : {}),
         messages: { sent: { ...p.session.stats.sent }, received: { ...p.session.stats.received } },
         flaps: p.session.stats.flaps,
         passive: p.cfg.passive === true,
         routeReflectorClient: p.ref.rrClient,
         endOfRibReceived: [...p.eorReceived],
+        ...(limits.length > 0 ? { prefixLimits: limits } : {}),
+        ...(limitWords !== undefined ? { prefixLimit: limitWords } : {}),
+        ...(p.bfd !== undefined ? { bfd: p.bfd.status() } : {}),
       };
     });
   }

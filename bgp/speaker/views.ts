@@ -1,13 +1,15 @@
 /**
  * What the speaker shows of itself: per-peer status (state, since when, prefixes received, accepted and
- * advertised, the last error in words, message counters) and Loc-RIB paths, as plain data for
+ * advertised, the last error in words, message counters, prefix limits) and Loc-RIB paths, as plain data for
  * `tabby bgp peers` / `rib`, the status socket and metrics.
  */
+import type { BfdPeerStatus } from "../bfd/binding.js";
 import { formatAsPath } from "../codec/as-path.js";
 import { communityToString } from "../codec/json.js";
 import type { Path } from "../rib/loc-rib.js";
 import type { Family } from "../rib/prefix-key.js";
 import { keyToString } from "../rib/prefix-key.js";
+import type { PrefixLimitStatus } from "./prefix-limit.js";
 
 const ORIGIN_NAMES = ["igp", "egp", "incomplete"] as const;
 
@@ -39,7 +41,18 @@ export interface PeerStatus {
   readonly routeReflectorClient: boolean;
   /** Families whose End-of-RIB arrived on the current session (cleared when it goes down). */
   readonly endOfRibReceived: Family[];
+  /** The prefix limits in force (maxPrefixes), per family, and where the accepted count stands. */
+  readonly prefixLimits?: PrefixLimitStatus[];
+  /**
+   * A prefix limit that matters now, in words: "prefix limit: 1001 prefixes from the peer (ipv4
+   * unicast), limit 1000; restarting in 60 s", or the warning while the session is up.
+   */
+  readonly prefixLimit?: string;
+  /** BFD (when configured): state, negotiated TX interval and detection time, why it last went down. */
+  readonly bfd?: BfdPeerStatus;
 }
+
+export type { BfdPeerStatus, PrefixLimitStatus };
 
 export interface RibPath {
   readonly prefix: string;

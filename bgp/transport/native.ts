@@ -1,6 +1,6 @@
 /**
  * Loads the transport's socket-option addon (bgp/native, built from source by `npm install` /
- * `npm run build:native:bgp`) and types its five calls. Only socket calls live in C (see
+ * `npm run build:native:bgp`) and types its calls. Only socket calls live in C (see
  * bgp/native/tcp.c for why); option values and socket addresses are encoded in sockaddr.ts.
  * Found relative to this module both from the source tree and from dist/ after `tsc`.
  */
@@ -26,6 +26,8 @@ export interface NativeConstants extends SockaddrLayout {
   readonly IPV6_V6ONLY: number;
   readonly TCP_MD5SIG: number;
   readonly TCP_MD5SIG_MAXKEYLEN: number;
+  readonly SO_REUSEPORT: number;
+  readonly SO_ATTACH_FILTER: number;
 }
 
 /** Errors thrown by the addon carry the errno name in `code`, as Node's own errors do. */
@@ -36,8 +38,13 @@ export interface NativeError extends Error {
 }
 
 export interface NativeTcp {
-  /** socket(family, SOCK_STREAM|SOCK_NONBLOCK|SOCK_CLOEXEC, IPPROTO_TCP), inside `nsPath` if given. */
-  socket(family: number, nsPath: string | null): number;
+  /**
+   * socket(family, SOCK_STREAM|SOCK_NONBLOCK|SOCK_CLOEXEC, IPPROTO_TCP), inside `nsPath` if given; with
+   * `udp`, SOCK_DGRAM / IPPROTO_UDP (BFD, bgp/bfd/transport.ts).
+   */
+  socket(family: number, nsPath: string | null, udp?: boolean): number;
+  /** SO_ATTACH_FILTER with a classic BPF program (struct sock_filter entries, 8 bytes each). */
+  attachFilter(fd: number, program: Uint8Array): void;
   /** A number is passed as a C int; bytes as they are. */
   setsockopt(fd: number, level: number, name: number, value: number | Uint8Array): void;
   getsockopt(fd: number, level: number, name: number, maxLen: number): Uint8Array;

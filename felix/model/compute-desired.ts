@@ -8,6 +8,8 @@
  *   `bgp.ipv4Address` subnet (felix/calc/l3_route_resolver.go);
  * - each route learned over BGP `via <next hop>`, or, when the next hop is off our subnet, via the
  *   immediate gateway of the host route covering it (recursive-next-hop.ts, BIRD's `gateway recursive`);
+ * - each workload that is a local BGP peer: the node's peering address (localWorkloadPeeringIPV4/6) on its
+ *   cali* as a /32 or /128 with scope link, one per family (Calico's endpoint manager + linkaddrs);
  * - the tunnel devices, their MTUs, the pod MTU, and the natOutgoing pool sets.
  * Pure. Input that cannot be honoured becomes a DataplaneError naming it; the rest is still computed.
  */
@@ -25,6 +27,7 @@ import {
 import type {
   DesiredFdb,
   DesiredIpip,
+  DesiredLinkAddress,
   DesiredNeighbour,
   DesiredRoute,
   DesiredState,
@@ -138,8 +141,20 @@ export function computeDesired(inp: DesiredInputs): DesiredState {
     errors.push(new DataplaneError("FELIX_BAD_INPUT", `node ${me.name}: ${(e as Error).message}`));
   }
 
+  /** A bare IP, canonical, or undefined (reported) when it does not parse. */
+  const tryIp = (text: string, what: string, iface?: string): Uint8Array | undefined => {
+    try {
+      return parseIp(text);
+    } catch (e) {
+      const subject = iface !== undefined ? { iface } : {};
+      errors.push(new DataplaneError("FELIX_BAD_INPUT", `${what}: ${(e as Error).message}`, subject));
+      return undefined;
+    }
+  };
+
   // Local workloads (calico.md §2.6).
   const workloads: DesiredWorkloadIface[] = [];
+  const linkAddresses: DesiredLinkAddress[] = [];
   const neighbours: DesiredNeighbour[] = [];
   for (const w of [...inp.workloads].sort((a, b) =>
     a.ifName < b.ifName ? -1 : a.ifName > b.ifName ? 1 : 0,
@@ -182,7 +197,44 @@ export function computeDesired(inp: DesiredInputs): DesiredState {
       }
     }
     workloads.push({ ifName: w.ifName, ...(w.name ? { name: w.name } : {}), ipv4: v4, ipv6: v6 });
+    // Calico's linkaddrs manager keeps one scope-link address per family on a workload interface.
+    const peering = new Map<4 | 6, string>();
+    for (const text of w.peeringAddresses ?? []) {
+      const ip = tryIp(text, `${who}: peering address`, w.ifName);
+      if (ip === undefined) continue;
+      const family = ip.length === 4 ? 4 : 6;
+      const address = formatIp(ip);
+      const had = peering.get(family);
+      if (had === undefined) peering.set(family, address);
+      else if (had !== address) {
+        errors.push(
+          new DataplaneError(
+            "FELIX_BAD_INPUT",
+            `${who}: peering addresses ${had} and ${address} are both IPv${family}; keeping ${had}`,
+            { iface: w.ifName },
+          ),
+        );
+      }
+    }
+    for (const family of [4, 6] as const) {
+      const address = peering.get(family);
+      if (address === undefined) continue;
+      linkAddresses.push({
+        ifName: w.ifName,
+        address,
+        prefixLen: family === 4 ? 32 : 128,
+        owner: `local BGP peer ${w.name ?? w.ifName} on ${w.ifName}`,
+      });
+    }
   }
+  const ownedLinkAddresses = [
+    ...new Set(
+      (inp.localWorkloadPeeringIPs ?? []).flatMap((text) => {
+        const ip = tryIp(text, "localWorkloadPeeringIP");
+        return ip === undefined ? [] : [formatIp(ip)];
+      }),
+    ),
+  ].sort();
 
   // Blocks (calico.md §2.7-2.11).
   const nodes = new Map(inp.nodes.map((n) => [n.name, n]));
@@ -486,6 +538,8 @@ export function computeDesired(inp: DesiredInputs): DesiredState {
   return {
     routes: [...routes.values()],
     workloads,
+    linkAddresses,
+    ownedLinkAddresses,
     ...(vxlan ? { vxlan } : {}),
     ...(ipip ? { ipip } : {}),
     neighbours,

@@ -31,6 +31,19 @@ export interface DesiredWorkloadIface {
   readonly ipv6: boolean;
 }
 
+/**
+ * An address on a workload's host-side interface: the node's local workload peering address (Calico's
+ * linkaddrs manager), `<address>/32` or `/128` with scope link.
+ */
+export interface DesiredLinkAddress {
+  readonly ifName: string;
+  /** Canonical, without a prefix. */
+  readonly address: string;
+  readonly prefixLen: 32 | 128;
+  /** Who wants it, for logs: `local BGP peer default/speaker on cali1234`. */
+  readonly owner: string;
+}
+
 export interface DesiredVxlan {
   readonly name: string;
   readonly vni: number;
@@ -76,6 +89,13 @@ export interface DesiredNat {
 export interface DesiredState {
   readonly routes: readonly DesiredRoute[];
   readonly workloads: readonly DesiredWorkloadIface[];
+  /** Peering addresses on workload interfaces, sorted by interface, IPv4 first. */
+  readonly linkAddresses: readonly DesiredLinkAddress[];
+  /**
+   * Addresses felix owns on workload interfaces besides those it wants now (the configured
+   * localWorkloadPeeringIPs), canonical: /32 or /128 scope-link copies of them are removed where unwanted.
+   */
+  readonly ownedLinkAddresses: readonly string[];
   readonly vxlan?: DesiredVxlan;
   readonly ipip?: DesiredIpip;
   readonly neighbours: readonly DesiredNeighbour[];

@@ -44,6 +44,12 @@ export interface WorkloadInput {
   readonly ipNetworks: readonly string[];
   /** The pod-side MAC, for the static ARP entry Calico installs. */
   readonly mac?: string;
+  /**
+   * Addresses of this node that the workload peers with over BGP (BGPConfiguration
+   * localWorkloadPeeringIPV4/6 for a BGPPeer localWorkloadSelector match): bare IPs, at most one per
+   * family, put on the host-side interface as a /32 or /128 with scope link (Calico's endpoint manager).
+   */
+  readonly peeringAddresses?: readonly string[];
 }
 
 /**
@@ -142,6 +148,12 @@ export interface DesiredInputs {
    * that protocol already in the kernel are left alone; defined = felix owns that protocol.
    */
   readonly bgpRoutes?: readonly BgpRouteInput[];
+  /**
+   * BGPConfiguration localWorkloadPeeringIPV4/6 as configured, whether or not a workload peers now: a
+   * /32 or /128 scope-link address of one of these on a workload interface is felix's, and removed when
+   * no workload there wants it (after a restart too). Bare IPs.
+   */
+  readonly localWorkloadPeeringIPs?: readonly string[];
   /** Routes felix always owns (protocol `routeProtocol`): /32s and /128s to BGP peers via their reachableBy gateway. */
   readonly staticRoutes?: readonly BgpRouteInput[];
   readonly host: {

@@ -8,7 +8,7 @@ import { NetlinkError } from "../errors.js";
 import type { Family } from "../ip.js";
 import { type Addr, type AddrOp, decodeAddr, encodeAddr, encodeAddrDump } from "./addr-codec.js";
 import { type BatchResult, RequestBatch } from "./batch.js";
-import { RTM } from "./constants.js";
+import { RT_SCOPE, RTM } from "./constants.js";
 import {
   decodeLink,
   encodeDelLink,
@@ -72,7 +72,12 @@ export interface RtnetlinkApi {
   newLink(spec: NewLinkSpec, replace?: boolean): Promise<void>;
   setLink(index: number, spec: SetLinkSpec, name?: string): Promise<void>;
   delLink(index: number, name?: string): Promise<void>;
-  addr(op: AddrOp, a: { index: number; address: string; prefixLen: number }, ifName?: string): Promise<void>;
+  /** `scope` is rtm_scope (RT_SCOPE_*); 0 (universe) when absent, as `ip addr add` without `scope`. */
+  addr(
+    op: AddrOp,
+    a: { index: number; address: string; prefixLen: number; scope?: number },
+    ifName?: string,
+  ): Promise<void>;
   neigh(op: NeighOp, n: { index: number; dst: string; lladdr?: string }, ifName?: string): Promise<void>;
   fdb(op: NeighOp, n: { index: number; lladdr: string; dst: string }, ifName?: string): Promise<void>;
 }
@@ -170,9 +175,15 @@ export class Rtnetlink implements RtnetlinkApi {
     return this.one(`delete link ${name ?? `#${index}`}`, (w, seq) => encodeDelLink(w, seq, index));
   }
 
-  addr(op: AddrOp, a: { index: number; address: string; prefixLen: number }, ifName?: string): Promise<void> {
-    return this.one(`${op} address ${a.address}/${a.prefixLen} dev ${ifName ?? `#${a.index}`}`, (w, seq) =>
-      encodeAddr(w, op, seq, a),
+  addr(
+    op: AddrOp,
+    a: { index: number; address: string; prefixLen: number; scope?: number },
+    ifName?: string,
+  ): Promise<void> {
+    const scope = a.scope === RT_SCOPE.LINK ? " scope link" : a.scope ? ` scope ${a.scope}` : "";
+    return this.one(
+      `${op} address ${a.address}/${a.prefixLen} dev ${ifName ?? `#${a.index}`}${scope}`,
+      (w, seq) => encodeAddr(w, op, seq, a),
     );
   }
 

@@ -2,7 +2,9 @@
  * What felix is told, computed from the agent's caches (calico.md §2): pools with their encapsulation,
  * IPAM blocks with the node each is affine to (plus /32s and /128s of addresses another node borrowed
  * from a block, from the allocation's `node` attribute, as Felix's route resolver does), nodes with
- * their addresses, tunnel addresses and VTEP MACs, this node's workload endpoints, and the routes the
+ * their addresses, tunnel addresses and VTEP MACs, this node's workload endpoints (with the peering
+ * address of those that are local BGP peers, from the BGP plan, and BGPConfiguration default's
+ * localWorkloadPeeringIPV4/6 as the addresses felix owns on their interfaces), and the routes the
  * BGP speaker learned. Which remote blocks felix routes on its own follows the networking backend:
  * with BGP (`bird`) felix routes the encapsulated pools (Calico's programClusterRoutes: Enabled) and
  * BGP the rest; without it (`vxlan`, `none`) felix routes every block from the datastore. Pure.
@@ -17,6 +19,7 @@ import type {
   WorkloadInput,
 } from "../../felix/model/inputs.js";
 import { formatAddr, nthAddr, parseCidr } from "../../ipam/ip.js";
+import type { BGPConfigurationSpec } from "../api/bgpconfig.js";
 import type { IPAMBlockSpec } from "../api/ipam-block.js";
 import type { IPPoolSpec } from "../api/ippool.js";
 import type { Resource } from "../api/meta.js";
@@ -36,6 +39,10 @@ export interface FelixInputs {
   readonly bgpRoutes: readonly BgpRouteInput[] | undefined;
   /** The BGP plan's routes to peers via their reachableBy gateway. */
   readonly staticRoutes?: readonly BgpRouteInput[];
+  /** The BGP plan's workloadPeeringAddresses: the node's peering address per local BGP peer's interface. */
+  readonly workloadPeeringAddresses?: readonly { readonly ifName: string; readonly address: string }[];
+  /** BGPConfigurations; `default`'s localWorkloadPeeringIPV4/6 are the addresses felix owns on cali*s. */
+  readonly bgpConfigurations?: readonly Resource[];
 }
 
 export function blockRouteMode(backend: NetworkingBackend): BlockRouteMode {
@@ -98,7 +105,13 @@ function blockInputs(blocks: readonly Resource[]): BlockInput[] {
   return out;
 }
 
-export function workloadInputs(nodeName: string, weps: readonly Resource[]): WorkloadInput[] {
+export function workloadInputs(
+  nodeName: string,
+  weps: readonly Resource[],
+  peering: readonly { readonly ifName: string; readonly address: string }[] = [],
+): WorkloadInput[] {
+  const peeringByIface = new Map<string, string[]>();
+  for (const p of peering) peeringByIface.set(p.ifName, [...(peeringByIface.get(p.ifName) ?? []), p.address]);
   const out: WorkloadInput[] = [];
   for (const w of weps) {
     const s = (w.spec ?? {}) as WorkloadEndpointSpec;
@@ -109,6 +122,9 @@ export function workloadInputs(nodeName: string, weps: readonly Resource[]): Wor
       ifName: s.interfaceName,
       ipNetworks: s.ipNetworks ?? [],
       ...(s.mac ? { mac: s.mac } : {}),
+      ...(peeringByIface.has(s.interfaceName)
+        ? { peeringAddresses: peeringByIface.get(s.interfaceName)! }
+        : {}),
     });
   }
   return out;
@@ -117,13 +133,20 @@ export function workloadInputs(nodeName: string, weps: readonly Resource[]): Wor
 export function computeClusterState(x: FelixInputs): ClusterState {
   const nodes = x.nodes.map(nodeInput);
   const me = nodes.find((n) => n.name === x.nodeName) ?? { name: x.nodeName };
+  const dflt = (x.bgpConfigurations?.find((c) => c.metadata.name === "default")?.spec ??
+    {}) as BGPConfigurationSpec;
+  // Validation refuses anything else; felix names what does not parse.
+  const peeringIPs = [dflt.localWorkloadPeeringIPV4, dflt.localWorkloadPeeringIPV6].filter(
+    (ip): ip is string => typeof ip === "string" && ip !== "",
+  );
   return {
     thisNode: me,
     nodes,
     pools: x.pools.map(poolInput),
     blocks: blockInputs(x.blocks),
-    workloads: workloadInputs(x.nodeName, x.workloads),
+    workloads: workloadInputs(x.nodeName, x.workloads, x.workloadPeeringAddresses),
     ...(x.bgpRoutes !== undefined ? { bgpRoutes: x.bgpRoutes } : {}),
     ...(x.staticRoutes !== undefined && x.staticRoutes.length > 0 ? { staticRoutes: x.staticRoutes } : {}),
+    ...(peeringIPs.length > 0 ? { localWorkloadPeeringIPs: peeringIPs } : {}),
   };
 }

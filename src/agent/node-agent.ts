@@ -31,7 +31,13 @@ import { type Cidr, parseCidrOrIp } from "../api/net.js";
 import type { Datastore } from "../datastore/types.js";
 import { type Clock, delay, type TimerHandle } from "../util/clock.js";
 import type { Logger } from "../util/logger.js";
-import { type AffinityInput, computeBgpPlan, EXCLUDE_FROM_LB_LABEL, type PeerProblem } from "./bgp-plan.js";
+import {
+  type AffinityInput,
+  computeBgpPlan,
+  EXCLUDE_FROM_LB_LABEL,
+  type PeerProblem,
+  type WorkloadPeeringAddress,
+} from "./bgp-plan.js";
 import type { BirdView } from "./bird-cli.js";
 import { ClusterCache } from "./cluster-cache.js";
 import {
@@ -127,6 +133,8 @@ export class NodeAgent {
   private lastPassAt = Number.NEGATIVE_INFINITY;
   /** Routes to BGP peers via their reachableBy gateway, from the last BGP plan. */
   private staticRoutes: { dst: string; nextHop: string }[] = [];
+  /** localWorkloadPeeringIPV4/6 per local BGP peer's interface, from the last BGP plan; felix programs them. */
+  private workloadPeeringAddresses: readonly WorkloadPeeringAddress[] = [];
   private bgpSynced = false;
   private syncDeadline = 0;
   private syncTimer: TimerHandle | undefined;
@@ -351,6 +359,7 @@ export class NodeAgent {
       });
       this.reportProblems(plan.problems);
       this.staticRoutes = (plan.staticRoutes ?? []).map((r) => ({ dst: r.prefix, nextHop: r.via }));
+      this.workloadPeeringAddresses = plan.workloadPeeringAddresses ?? [];
       await this.applyBgp(plan.config);
     }
     this.pushFelix();
@@ -443,6 +452,8 @@ export class NodeAgent {
         workloads: cache.list("WorkloadEndpoint"),
         bgpRoutes: this.opts.backend !== "bird" || this.bgpSynced ? this.learned.list() : undefined,
         staticRoutes: this.staticRoutes,
+        workloadPeeringAddresses: this.workloadPeeringAddresses,
+        bgpConfigurations: cache.list("BGPConfiguration"),
       }),
     );
   }

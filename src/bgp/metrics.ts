@@ -1,7 +1,7 @@
 /**
  * Prometheus metrics of a BGP speaker (prom-client), read from the speaker's status when scraped, so
  * the speaker itself keeps no metric objects: sessions by state, prefixes per peer, family and direction,
- * messages in and out by type, session flaps, Loc-RIB size. Served over HTTP at /metrics.
+ * messages in and out by type, session flaps, prefix-limit trips, Loc-RIB size. Served over HTTP at /metrics.
  */
 import { createServer, type Server } from "node:http";
 import { Counter, Gauge, Registry } from "prom-client";
@@ -73,6 +73,17 @@ export function speakerRegistry(speaker: Speaker): Registry {
     collect() {
       this.reset();
       for (const p of speaker.peerStatus()) if (p.flaps > 0) this.inc({ peer: p.address }, p.flaps);
+    },
+  });
+  new Counter({
+    name: "tabby_bgp_prefix_limit_trips_total",
+    help: "Times a peer's accepted prefixes went over its limit (maxPrefixes), by family, whatever the action",
+    labelNames: ["peer", "family"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of speaker.peerStatus())
+        for (const l of p.prefixLimits ?? []) this.inc({ peer: p.address, family: l.family }, l.trips);
     },
   });
   new Gauge({

@@ -5,11 +5,14 @@
  * `speaker.yaml:14:11: peers[1].holdTimeSec: must be 0 or 3..65535 (value 2)`. docs/bgp-speaker.md
  * documents every field.
  */
+
 import { isIP } from "node:net";
+import { BFD_LIMITS, type BfdConfig } from "../../bgp/bfd/binding.js";
 import type { Policy, PrefixMatch, Rule, RuleMatch, RuleSet } from "../../bgp/policy/policy.js";
 import { compilePolicy } from "../../bgp/policy/policy.js";
 import { keyFromString } from "../../bgp/rib/prefix-key.js";
-import type { OriginateConfig, PeerConfig, SpeakerConfig } from "../../bgp/speaker/config.js";
+import { ROLES } from "../../bgp/rib/roles.js";
+import type { MaxPrefixes, OriginateConfig, PeerConfig, SpeakerConfig } from "../../bgp/speaker/config.js";
 import { parseAsNumber } from "../api/asn.js";
 import {
   ConfigFieldError,
@@ -70,6 +73,47 @@ function strings(r: FieldReader, key: string): string[] | undefined {
       if (typeof item !== "string" || item === "")
         throw new ConfigFieldError(path, "must be a non-empty string", item);
       return item;
+    }),
+  );
+}
+
+/** `maxPrefixes: { ipv4: { limit, warningPercent, action, restartAfterSeconds }, ipv6: {...} }`. */
+function decodeMaxPrefixes(r: FieldReader): Partial<Record<"ipv4" | "ipv6", MaxPrefixes>> | undefined {
+  return r.optional("maxPrefixes", () =>
+    r.object("maxPrefixes", (m) => {
+      const one = (f: "ipv4" | "ipv6") =>
+        m.optional(f, () =>
+          m.object(f, (l) => {
+            const action = l.optional("action", () =>
+              l.oneOf("action", ["restart", "shutdown", "warn"] as const),
+            );
+            const restartAfterSeconds = optionalInt(l, "restartAfterSeconds", 1, 604800);
+            if (restartAfterSeconds !== undefined && action !== undefined && action !== "restart")
+              throw l.fail("restartAfterSeconds", `only applies to action restart (action is ${action})`);
+            return {
+              // RFC 4486 §4 carries the limit in 4 octets.
+              limit: l.int("limit", { min: 1, max: 0xffffffff }),
+              ...opt("warningPercent", optionalInt(l, "warningPercent", 1, 100)),
+              ...opt("action", action),
+              ...opt("restartAfterSeconds", restartAfterSeconds),
+            };
+          }),
+        );
+      return { ...opt("ipv4", one("ipv4")), ...opt("ipv6", one("ipv6")) };
+    }),
+  );
+}
+
+/** `bfd: { minRxMs, minTxMs, multiplier }` (each optional; `bfd: {}` = BIRD/FRR defaults 300/300/3). */
+function decodeBfd(r: FieldReader): BfdConfig | undefined {
+  return r.optional("bfd", () =>
+    r.object("bfd", (b) => {
+      const out: Record<string, number> = {};
+      for (const [k, min, max] of BFD_LIMITS) {
+        const v = optionalInt(b, k, min, max);
+        if (v !== undefined) out[k] = v;
+      }
+      return out as BfdConfig;
     }),
   );
 }
@@ -135,7 +179,23 @@ function decodePeer(raw: unknown, path: FieldPath): PeerConfig {
       "shutdown",
       r.optional("shutdown", () => r.bool("shutdown")),
     ),
+    ...opt("maxPrefixes", decodeMaxPrefixes(r)),
+    ...opt("bfd", decodeBfd(r)),
+    ...opt(
+      "role",
+      r.optional("role", () => r.oneOf("role", ROLES)),
+    ),
+    ...opt(
+      "roleStrict",
+      r.optional("roleStrict", () => r.bool("roleStrict")),
+    ),
   };
+  for (const f of FAMILIES) {
+    if (peer.maxPrefixes?.[f] !== undefined && peer.families !== undefined && !peer.families.includes(f))
+      throw new ConfigFieldError([...path, "maxPrefixes", f], `the peer's families do not include ${f}`);
+  }
+  if (peer.roleStrict !== undefined && peer.role === undefined)
+    throw r.fail("roleStrict", "needs role (the role we require the peer to pair with)");
   if (peer.ttl !== undefined && peer.ttlSecurityHops !== undefined)
     throw r.fail("ttlSecurityHops", "cannot be combined with ttl (GTSM always sends TTL 255)");
   if (peer.localAddress !== undefined && isIP(peer.localAddress) !== isIP(peer.address)) {

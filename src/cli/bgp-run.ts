@@ -3,12 +3,15 @@
  * benchmark target). Loads and checks the YAML (errors name file, line and field; exit 2), starts the
  * speaker on the system clock, serves status on its unix socket and metrics if asked, logs JSON lines
  * with the peer as a field, and on SIGTERM/SIGINT shuts every session down with an RFC 9003 message.
+ * SIGHUP, or `tabby bgp reload` (POST /reload on the status socket), re-reads the file and applies the
+ * difference (Speaker.reconfigure: only peers whose session parameters changed are reset); a file
+ * that does not load or validate changes nothing and is reported with file, line and field.
  */
 import { parseArgs } from "node:util";
-import { Speaker } from "../../bgp/speaker/speaker.js";
+import { Speaker, SpeakerError } from "../../bgp/speaker/speaker.js";
 import { serveMetrics, speakerRegistry } from "../bgp/metrics.js";
 import { loadSpeakerFile } from "../bgp/speaker-file.js";
-import { serveStatus } from "../bgp/status-server.js";
+import { type ReloadAnswer, serveStatus } from "../bgp/status-server.js";
 import { systemClock } from "../util/clock.js";
 import { isTabbyError } from "../util/errors.js";
 import { childLogger, createLogger } from "../util/logger.js";
@@ -18,6 +21,7 @@ export const runUsage = `Usage: tabby bgp run --config FILE [--socket PATH] [--m
 
 Runs a BGP speaker configured by a YAML file (docs/bgp-speaker.md). Status is served on a unix socket
 (default /var/run/tabby/bgp.sock, or status.socket in the file) for "tabby bgp peers" and "tabby bgp rib".
+SIGHUP or "tabby bgp reload" re-reads the file and applies only what changed.
 `;
 
 export async function runSpeaker(argv: readonly string[], io: CliIo, signal?: AbortSignal): Promise<number> {
@@ -67,9 +71,30 @@ export async function runSpeaker(argv: readonly string[], io: CliIo, signal?: Ab
     return 1;
   }
   const socketPath = values.socket ?? file.statusSocket;
+  const config = values.config;
+  const reload = async (): Promise<ReloadAnswer> => {
+    let next: Awaited<ReturnType<typeof loadSpeakerFile>>;
+    try {
+      next = await loadSpeakerFile(config);
+    } catch (e) {
+      if (!isTabbyError(e)) throw e;
+      bgpLog.error({ file: config, err: (e as Error).message }, "configuration not reloaded");
+      return { ok: false, error: (e as Error).message };
+    }
+    try {
+      const result = await speaker.reconfigure(next.speaker);
+      bgpLog.info({ file: config, ...result }, "configuration reloaded");
+      return { ok: true, result };
+    } catch (e) {
+      if (!(e instanceof SpeakerError)) throw e;
+      const error = `${config}: ${e.message}`;
+      bgpLog.error({ file: config, err: error }, "configuration not reloaded");
+      return { ok: false, error };
+    }
+  };
   let status: Awaited<ReturnType<typeof serveStatus>>;
   try {
-    status = await serveStatus(speaker, socketPath, startedAt);
+    status = await serveStatus(speaker, socketPath, startedAt, reload);
   } catch (e) {
     io.stderr(`tabby bgp run: ${(e as Error).message}\n`);
     await speaker.stop();
@@ -89,12 +114,15 @@ export async function runSpeaker(argv: readonly string[], io: CliIo, signal?: Ab
     },
     "BGP speaker running",
   );
+  const onHup = () => void reload();
+  process.on("SIGHUP", onHup);
   await new Promise<void>((resolve) => {
     const done = () => resolve();
     process.once("SIGTERM", done);
     process.once("SIGINT", done);
     signal?.addEventListener("abort", done, { once: true });
   });
+  process.off("SIGHUP", onHup);
   bgpLog.info({}, "shutting down");
   await speaker.stop("tabby bgp speaker shutting down");
   await status.close();

@@ -54,9 +54,9 @@ export function renderPeers(peers: readonly PeerStatus[], now: number): string {
       sum("accepted"),
       sum("advertised"),
       p.state === "Established"
-        ? p.stale > 0
-          ? `${p.stale} stale routes kept (graceful restart)`
-          : ""
+        ? [p.stale > 0 ? `${p.stale} stale routes kept (graceful restart)` : "", p.prefixLimit ?? ""]
+            .filter((x) => x !== "")
+            .join("; ")
         : (p.lastError ?? ""),
     ];
   });

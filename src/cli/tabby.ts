@@ -4,6 +4,7 @@
  * A command that is only planned prints the usage and says so (see README).
  */
 import { runDecode, runEncode } from "./bgp-codec.js";
+import { runReload } from "./bgp-reload.js";
 import { runSpeaker } from "./bgp-run.js";
 import { runPeers, runRib } from "./bgp-status.js";
 import { runCniInstall } from "./cni-install.js";
@@ -17,6 +18,7 @@ export const tabbyCommands: readonly CommandSpec[] = [
   { name: "node run", summary: "run the per-node agent (calico-node's environment; docs/agent.md)" },
   { name: "bgp run --config FILE", summary: "run a standalone BGP speaker" },
   { name: "bgp peers", summary: "show a running speaker's sessions" },
+  { name: "bgp reload", summary: "make a running speaker re-read its configuration (as SIGHUP)" },
   { name: "bgp rib [PREFIX]", summary: "show a running speaker's Loc-RIB" },
   { name: "bgp decode FILE [PEER_FILE]", summary: "BGP messages from raw bytes to JSON lines" },
   { name: "bgp encode", summary: "JSON lines back to BGP bytes" },
@@ -45,6 +47,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   if (argv[0] === "bgp" && argv[1] === "run") return runSpeaker(argv.slice(2), io);
   if (argv[0] === "bgp" && argv[1] === "peers") return runPeers(argv.slice(2), io);
   if (argv[0] === "bgp" && argv[1] === "rib") return runRib(argv.slice(2), io);
+  if (argv[0] === "bgp" && argv[1] === "reload") return runReload(argv.slice(2), io);
   if (argv[0] === "lab") return runLab(argv.slice(1), io);
   return dispatchPending("tabby", usage, tabbyCommands, argv, io);
 }

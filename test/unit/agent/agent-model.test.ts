@@ -82,6 +82,42 @@ describe("computeClusterState", () => {
     expect(s.bgpRoutes).toEqual([{ dst: "192.0.2.0/24", nextHop: "10.0.0.254", metric: 100 }]);
   });
 
+  it("gives a local BGP peer's workload its peering addresses and felix the configured ones to own", () => {
+    const s = computeClusterState({
+      nodeName: "a",
+      nodes: [node("a", "10.0.0.1/24")],
+      pools: [],
+      blocks: [],
+      workloads: [wep("a", "speaker", "10.65.1.6"), wep("a", "web", "10.65.1.5")],
+      bgpRoutes: undefined,
+      workloadPeeringAddresses: [
+        { ifName: "calispeaker", address: "169.254.0.179" },
+        { ifName: "calispeaker", address: "fe80::179" },
+      ],
+      bgpConfigurations: [
+        r("BGPConfiguration", "node.a", { localWorkloadPeeringIPV4: "169.254.9.9" }),
+        r("BGPConfiguration", "default", {
+          localWorkloadPeeringIPV4: "169.254.0.179",
+          localWorkloadPeeringIPV6: "fe80::179",
+        }),
+      ],
+    });
+    expect(s.workloads.map((w) => [w.ifName, w.peeringAddresses])).toEqual([
+      ["calispeaker", ["169.254.0.179", "fe80::179"]],
+      ["caliweb", undefined],
+    ]);
+    expect(s.localWorkloadPeeringIPs).toEqual(["169.254.0.179", "fe80::179"]);
+    const none = computeClusterState({
+      nodeName: "a",
+      nodes: [],
+      pools: [],
+      blocks: [],
+      workloads: [],
+      bgpRoutes: [],
+    });
+    expect(none.localWorkloadPeeringIPs).toBeUndefined();
+  });
+
   it("adds a host route for an address another node borrowed from a block, and leaves bgpRoutes unset until known", () => {
     const s = computeClusterState({
       nodeName: "a",

@@ -132,10 +132,11 @@ export function attributes(ctx: AttrContext): fc.Arbitrary<PathAttribute[]> {
           .chain((n) => fc.array(u32, { minLength: n * 3, maxLength: n * 3 })),
       }),
     ),
+    one(35, fc.record({ kind: fc.constant("otc"), asn: u32 })),
     fc
       .tuple(
         fc.constantFrom(0x80, 0xc0, 0xe0, 0xd0),
-        fc.integer({ min: 33, max: 255 }),
+        fc.integer({ min: 33, max: 255 }).filter((c) => c !== 35),
         fc.uint8Array({ maxLength: 20 }),
       )
       .map(([flags, code, value]) => ({ kind: "unknown", code, flags, value }) as PathAttribute),

@@ -218,6 +218,55 @@ describe("computeDesired", () => {
       ["fd65:0:0:2::/122", "unicast", "fd00::2"],
     ]);
   });
+
+  it("puts a local BGP peer's peering addresses on its cali as /32 and /128, one per family, and owns the configured ones", () => {
+    const d = computeDesired(
+      base({
+        workloads: [
+          { name: "default/web-1", ifName: "cali1111", ipNetworks: ["10.65.1.5/32"] },
+          {
+            name: "default/speaker",
+            ifName: "cali2222",
+            ipNetworks: ["10.65.1.6/32", "fd65::6/128"],
+            peeringAddresses: ["fe80:0:0::179", "169.254.0.179", "169.254.0.178", "nonsense"],
+          },
+          {
+            name: "bad/iface",
+            ifName: "eth9",
+            ipNetworks: ["10.65.1.7/32"],
+            peeringAddresses: ["169.254.0.179"],
+          },
+        ],
+        localWorkloadPeeringIPs: ["169.254.0.179", "FE80::179", "169.254.0.179", "bogus"],
+      }),
+    );
+    expect(d.linkAddresses).toEqual([
+      {
+        ifName: "cali2222",
+        address: "169.254.0.179",
+        prefixLen: 32,
+        owner: "local BGP peer default/speaker on cali2222",
+      },
+      {
+        ifName: "cali2222",
+        address: "fe80::179",
+        prefixLen: 128,
+        owner: "local BGP peer default/speaker on cali2222",
+      },
+    ]);
+    expect(d.ownedLinkAddresses).toEqual(["169.254.0.179", "fe80::179"]);
+    expect(d.errors[1]?.subject).toEqual({ iface: "cali2222" });
+    expect(d.errors.map((e) => e.message)).toEqual([
+      "workload default/speaker on cali2222: peering addresses 169.254.0.179 and 169.254.0.178 are both IPv4; keeping 169.254.0.179",
+      'workload default/speaker on cali2222: peering address: not a valid IPv4 address: "nonsense"',
+      "workload bad/iface on eth9: interface name does not start with cali",
+      'localWorkloadPeeringIP: not a valid IPv4 address: "bogus"',
+    ]);
+    // Nothing peers, nothing configured: no addresses, nothing owned.
+    const plain = computeDesired(base());
+    expect(plain.linkAddresses).toEqual([]);
+    expect(plain.ownedLinkAddresses).toEqual([]);
+  });
 });
 
 describe("VTEP MAC and MTU detection", () => {

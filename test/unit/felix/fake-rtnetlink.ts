@@ -2,10 +2,11 @@
  * An in-memory kernel behind felix's `RtnetlinkApi`, for reconciler unit tests: routes keyed as the FIB
  * keys them, links by index, and the errors the kernel gives (ENODEV for a missing device, EEXIST for an
  * exclusive add of an existing key, ESRCH for deleting what is not there), and, when asked, the device it
- * fills in for a route written without one. Counts dumps and writes.
+ * fills in for a route written without one; for addresses EEXIST, EADDRNOTAVAIL and ENODEV as the
+ * kernel gives them. Counts dumps and writes.
  */
 import { NetlinkError } from "../../../felix/errors.js";
-import type { Addr } from "../../../felix/netlink/addr-codec.js";
+import type { Addr, AddrOp } from "../../../felix/netlink/addr-codec.js";
 import type { Link, NewLinkSpec, SetLinkSpec } from "../../../felix/netlink/link-codec.js";
 import type { Neigh, NeighOp } from "../../../felix/netlink/neigh-codec.js";
 import { describeRoute, type Route, routeKey } from "../../../felix/netlink/route-codec.js";
@@ -16,7 +17,7 @@ export class FakeRtnetlink implements RtnetlinkApi {
   readonly links = new Map<number, Link>();
   readonly addrs: Addr[] = [];
   readonly neighs: Neigh[] = [];
-  readonly counts = { dumps: 0, routeWrites: 0, writeCalls: 0 };
+  readonly counts = { dumps: 0, routeWrites: 0, writeCalls: 0, addrWrites: 0 };
   /**
    * The device the kernel picks for a route written without one (the gateway's interface; `lo` for an
    * IPv6 blackhole), stored and dumped as its oif. Unset: routes are stored as written.
@@ -97,8 +98,35 @@ export class FakeRtnetlink implements RtnetlinkApi {
   async delLink(): Promise<void> {
     throw new Error("not in the fake");
   }
-  async addr(): Promise<void> {
-    throw new Error("not in the fake");
+  /** As the kernel: one address per (interface, address, prefix length); a replace keeps the old scope. */
+  async addr(
+    op: AddrOp,
+    a: { index: number; address: string; prefixLen: number; scope?: number },
+    ifName?: string,
+  ): Promise<void> {
+    this.counts.addrWrites++;
+    const what = `${op} address ${a.address}/${a.prefixLen} dev ${ifName ?? `#${a.index}`}`;
+    if (!this.links.has(a.index)) throw new NetlinkError(19, what);
+    const at = this.addrs.findIndex(
+      (x) => x.index === a.index && x.address === a.address && x.prefixLen === a.prefixLen,
+    );
+    if (op === "delete") {
+      if (at < 0) throw new NetlinkError(99, what);
+      this.addrs.splice(at, 1);
+      return;
+    }
+    if (at >= 0) {
+      if (op === "add") throw new NetlinkError(17, what);
+      return;
+    }
+    this.addrs.push({
+      family: a.address.includes(":") ? 6 : 4,
+      index: a.index,
+      address: a.address,
+      prefixLen: a.prefixLen,
+      scope: a.scope ?? 0,
+      flags: 0x80,
+    });
   }
   async neigh(_op: NeighOp): Promise<void> {
     throw new Error("not in the fake");

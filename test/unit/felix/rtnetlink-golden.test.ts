@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { decodeAck } from "../../../felix/netlink/ack-codec.js";
 import { decodeAddr, encodeAddr, encodeAddrDump } from "../../../felix/netlink/addr-codec.js";
-import { AF, NLMSG, NUD, RTM, RTN, RTNH_F, RTPROT } from "../../../felix/netlink/constants.js";
+import { AF, NLMSG, NUD, RT_SCOPE, RTM, RTN, RTNH_F, RTPROT } from "../../../felix/netlink/constants.js";
 import {
   decodeLink,
   encodeDelLink,
@@ -134,6 +134,16 @@ const builders: Record<string, (w: Writer, seq: number) => void> = {
     encodeAddr(w, "replace", seq, { index: VXLAN, address: "10.65.2.0", prefixLen: 32 }),
   "addr-delete": (w, seq) =>
     encodeAddr(w, "delete", seq, { index: VXLAN, address: "10.65.2.0", prefixLen: 32 }),
+  // The local workload peering address on a cali* (Calico's linkaddrs: AddrAdd with SCOPE_LINK).
+  "addr-add-scope-link": (w, seq) =>
+    encodeAddr(w, "add", seq, {
+      index: CALI1,
+      address: "169.254.0.179",
+      prefixLen: 32,
+      scope: RT_SCOPE.LINK,
+    }),
+  "addr-add-scope-link-v6": (w, seq) =>
+    encodeAddr(w, "add", seq, { index: CALI1, address: "fe80::179", prefixLen: 128, scope: RT_SCOPE.LINK }),
   "addr-dump": (w, seq) => encodeAddrDump(w, seq, 0),
   "neigh-permanent": (w, seq) =>
     encodeNeigh(w, "replace", seq, { index: VXLAN, dst: "10.65.3.0", lladdr: "66:0a:0b:0c:0d:0f" }),

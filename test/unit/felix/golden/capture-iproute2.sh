@@ -64,6 +64,8 @@ capture link-dump ip -n "$ns" link show
 capture addr-add ip -n "$ns" addr add 10.65.2.0/32 dev vxlan.calico
 capture addr-replace ip -n "$ns" addr replace 10.65.2.0/32 dev vxlan.calico
 capture addr-delete ip -n "$ns" addr del 10.65.2.0/32 dev vxlan.calico
+capture addr-add-scope-link ip -n "$ns" addr add 169.254.0.179/32 dev cali1 scope link
+capture addr-add-scope-link-v6 ip -n "$ns" -6 addr add fe80::179/128 dev cali1 scope link
 capture addr-dump ip -n "$ns" addr show
 capture neigh-permanent ip -n "$ns" neigh replace 10.65.3.0 lladdr 66:0a:0b:0c:0d:0f dev vxlan.calico nud permanent
 capture neigh-delete ip -n "$ns" neigh del 10.65.3.0 dev vxlan.calico
