@@ -235,8 +235,10 @@ describeWith(["root", "iproute2", "ping", "bird", "frr", "etcd", "kubectl", "chr
     expect(
       await page.$$eval("[data-link].up", (els) => els.map((e) => e.getAttribute("data-link")).sort()),
     ).toEqual(["node1~node2", "node1~node3", "node1~tor", "node2~node3", "node2~tor", "node3~tor"]);
-    expect(await page.$eval('[data-node="node2"].card', (e) => e.textContent)).toMatch(
-      /blocks: 10\.244\.\d+\.\d+\/26/,
+    // The page is live: the blocks appear once the datastore read after the pods lands.
+    await page.waitForFunction(
+      `/blocks: 10\\.244\\.\\d+\\.\\d+\\/26/.test(document.querySelector('[data-node="node2"].card')?.textContent ?? "")`,
+      { timeout: 10_000 },
     );
     const state = JSON.parse(await readFile(join(dir, "state.json"), "utf8")) as {
       daemons: { what: string; pid: number }[];
@@ -287,7 +289,8 @@ describeWith(["root", "iproute2", "ping", "bird", "frr", "etcd", "kubectl", "chr
     expect(out).toContain("== network: 198.18.0.0/24 and 198.18.1.0/24, ToR frr, 3 nodes");
     expect(out).toMatch(/vxlanMode CrossSubnet|ipipMode CrossSubnet/);
     expect(out).toContain("30/30 pings answered");
-    expect(out).toMatch(/198\.18\.1\.13 +4 +64512 .* 3 +0 N\/A/);
+    // Three blocks and the service external-IP range (serviceExternalIPs) from node3.
+    expect(out).toMatch(/198\.18\.1\.13 +4 +64512 .* 4 +0 N\/A/);
     const s = await tabby("lab", "status");
     expect(s.stdout).toMatch(/\nnode3 +198\.18\.1\.13 +ready +3\/3 Established/);
     u.child.kill("SIGTERM");
