@@ -48,8 +48,8 @@ export class Path implements Candidate {
  */
 export class Dest {
   best: Path | undefined = undefined;
-  /** Queued in the change list. */
-  queued = false;
+  /** In the change list: 0 no, 1 for its paths only (ADD-PATH send), 2 for its best path. */
+  queued: 0 | 1 | 2 = 0;
   private one: Path | undefined;
   private many: Path[] | undefined = undefined;
   /** What update group slot 0 advertised (the group's Adj-RIB-Out entry). */
@@ -160,6 +160,11 @@ export class LocRib {
   private readonly dests = { ipv4: new Map<PrefixKey, Dest>(), ipv6: new Map<PrefixKey, Dest>() };
   private changed: Record<Family, Dest[]> = { ipv4: [], ipv6: [] };
   private readonly counts = new Map<number, PeerCounts>();
+  /**
+   * Queue prefixes whenever any of their paths changes, not only their best: set once a group sends
+   * several paths per prefix (ADD-PATH), where a change to the second-best path is news too.
+   */
+  trackAllPaths = false;
 
   constructor(readonly attrTable: AttrTable) {}
 
@@ -221,11 +226,15 @@ export class LocRib {
     // A prefix without paths stays while some group still has it advertised (its withdraw is
     // pending); export calls `prune` once it is gone everywhere.
     if (dest.best === undefined && !dest.advertised()) this.dests[family].delete(dest.key);
-    if (dest.best === before) return false;
-    if (!dest.queued) {
-      dest.queued = true;
-      this.changed[family].push(dest);
+    if (dest.best === before) {
+      if (this.trackAllPaths && dest.queued === 0) {
+        dest.queued = 1;
+        this.changed[family].push(dest);
+      }
+      return false;
     }
+    if (dest.queued === 0) this.changed[family].push(dest);
+    dest.queued = 2;
     return true;
   }
 
@@ -321,10 +330,22 @@ export class LocRib {
 
   /** Prefixes whose best path changed since the last call (each once). */
   drainChanges(family: Family): Dest[] {
+    const out: Dest[] = [];
+    this.drain(family, (d, bestChanged) => {
+      if (bestChanged) out.push(d);
+    });
+    return out;
+  }
+
+  /** Visits every queued prefix once, saying whether its best path changed (or only other paths). */
+  drain(family: Family, visit: (d: Dest, bestChanged: boolean) => void): void {
     const out = this.changed[family];
     this.changed[family] = [];
-    for (const d of out) d.queued = false;
-    return out;
+    for (const d of out) {
+      const bestChanged = d.queued === 2;
+      d.queued = 0;
+      visit(d, bestChanged);
+    }
   }
 
   hasChanges(): boolean {

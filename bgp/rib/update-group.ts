@@ -15,6 +15,7 @@ import type { CompiledPolicy } from "../policy/policy.js";
 import { type ExportTarget, exportPath } from "./export.js";
 import type { Dest, LocRib, Path } from "./loc-rib.js";
 import type { PathAttrs } from "./path-attrs.js";
+import type { PrefixList } from "../codec/prefix-list.js";
 import { type Family, keysToPrefixList, type PrefixKey } from "./prefix-key.js";
 
 export interface GroupMember {
@@ -37,13 +38,49 @@ interface Pending {
   withdraw: Dest[];
 }
 
+/**
+ * What the speaker asks of a group, whichever way it keeps its Adj-RIB-Out: this one (one path per
+ * prefix, in the prefix entries' slots) or AddPathGroup (several paths per prefix, RFC 7911).
+ */
+export interface ExportGroup {
+  readonly key: string;
+  readonly members: Set<GroupMember>;
+  readonly active: boolean;
+  advertisedCount(family: Family): number;
+  advertisedTo(m: GroupMember, family: Family, sourcedByMember: boolean): number;
+  process(family: Family, d: Dest): void;
+  flush(): void;
+  join(m: GroupMember, rib: LocRib): void;
+  adopt(m: GroupMember, from: ExportGroup, rib: LocRib): void;
+  resend(m: GroupMember, family: Family): Uint8Array[];
+  leave(m: GroupMember): void;
+  invalidate(): void;
+  trimCache(maxEntries?: number): void;
+}
+
+/** Packed UPDATEs announcing `list` with `attrs`: classic NLRI, or MP_REACH for IPv6 next hops. */
+export function encodeAnnouncements(encoding: GroupEncoding, attrs: PathAttrs, list: PrefixList): Uint8Array[] {
+  const maxMessageLen = encoding.ctx.maxMessageLen;
+  const ipv4 = list.afi === 1;
+  if (ipv4 && !attrs.nextHop.includes(":"))
+    return packAnnouncements(attrs.attrs, list, encoding.ctx, { maxMessageLen });
+  if (ipv4 && !encoding.extendedNextHop) return []; // an IPv6 next hop cannot be expressed here
+  const nextHop = attrs.nextHopLinkLocal ? [attrs.nextHop, attrs.nextHopLinkLocal] : [attrs.nextHop];
+  return packAnnouncements(
+    attrs.attrs.filter((a) => a.code !== AttrType.NextHop),
+    list,
+    encoding.ctx,
+    { maxMessageLen, nextHop, ipv4InMpReach: ipv4 },
+  );
+}
+
 const FAMILIES: readonly Family[] = ["ipv4", "ipv6"];
 const emptyPending = (): Record<Family, Pending> => ({
   ipv4: { announce: new Map(), withdraw: [] },
   ipv6: { announce: new Map(), withdraw: [] },
 });
 
-export class UpdateGroup {
+export class UpdateGroup implements ExportGroup {
   readonly members = new Set<GroupMember>();
   private pending = emptyPending();
   private readonly advertisedN = { ipv4: 0, ipv6: 0 };
@@ -193,18 +230,7 @@ export class UpdateGroup {
   }
 
   private announce(f: Family, attrs: PathAttrs, keys: PrefixKey[]): Uint8Array[] {
-    const list = keysToPrefixList(f, keys);
-    const maxMessageLen = this.encoding.ctx.maxMessageLen;
-    if (f === "ipv4" && !attrs.nextHop.includes(":"))
-      return packAnnouncements(attrs.attrs, list, this.encoding.ctx, { maxMessageLen });
-    if (f === "ipv4" && !this.encoding.extendedNextHop) return []; // an IPv6 next hop cannot be expressed here
-    const nextHop = attrs.nextHopLinkLocal ? [attrs.nextHop, attrs.nextHopLinkLocal] : [attrs.nextHop];
-    return packAnnouncements(
-      attrs.attrs.filter((a) => a.code !== AttrType.NextHop),
-      list,
-      this.encoding.ctx,
-      { maxMessageLen, nextHop, ipv4InMpReach: f === "ipv4" },
-    );
+    return encodeAnnouncements(this.encoding, attrs, keysToPrefixList(f, keys));
   }
 
   /** The group's whole table for one family, packed (without `exclude`'s own routes). */
@@ -259,7 +285,9 @@ export class UpdateGroup {
    * what this group advertises (announcements for new or changed routes, withdrawals for the rest), as
    * BIRD re-exports on `configure` when only a filter changed. Then `from` lets the member go.
    */
-  adopt(m: GroupMember, from: UpdateGroup, rib: LocRib): void {
+  adopt(m: GroupMember, from: ExportGroup, rib: LocRib): void {
+    // ADD-PATH send is negotiated, so it changes only with a new session (join), never by regrouping.
+    if (!(from instanceof UpdateGroup)) throw new Error("a member moves between groups of one kind only");
     from.flush();
     this.prepare(rib);
     for (const f of FAMILIES) {

@@ -9,6 +9,9 @@ import type { Policy } from "../policy/policy.js";
 import type { Family } from "../rib/prefix-key.js";
 import type { Role } from "../rib/roles.js";
 
+/** ADD-PATH send: every path, or the best N (BIRD's `add paths tx`, FRR's `addpath-tx-best-selected N`). */
+export type AddPathSend = "all" | { readonly best: number };
+
 export interface PeerConfig {
   /** Peer address; also the key of the peer. */
   readonly address: string;
@@ -42,6 +45,11 @@ export interface PeerConfig {
   readonly allowOwnAs?: number;
   /** Receive ADD-PATH paths from this peer. */
   readonly addPathReceive?: boolean;
+  /**
+   * Send this peer several paths per prefix (RFC 7911) where it can receive them: every path we may
+   * advertise to it ("all"), or the best N by the decision process.
+   */
+  readonly addPathSend?: AddPathSend;
   readonly gracefulRestart?: boolean;
   /** RFC 4724 restart time we announce to this peer (default: the speaker's). */
   readonly restartTimeSec?: number;

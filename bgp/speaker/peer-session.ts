@@ -1,5 +1,5 @@
 /**
- * From a peer's configuration to what its session needs: our OPEN (families, ADD-PATH receive, graceful
+ * From a peer's configuration to what its session needs: our OPEN (families, ADD-PATH receive and send, graceful
  * restart with the forwarding bit, extended messages and next hops, FQDN), the connection options
  * (source address, MD5 key, TTL 1 for directly connected eBGP, 64 for iBGP, 255 with GTSM and the
  * matching minimum TTL), and the FSM timers. Pure.
@@ -19,12 +19,14 @@ export function sessionConfig(
   const ebgp = cfg.asn !== localAs;
   const families = cfg.families ?? FAMILIES;
   const gr = speaker.gracefulRestart;
+  const send = cfg.addPathSend !== undefined;
+  const addPathMode = cfg.addPathReceive ? (send ? "both" : "receive") : send ? "send" : undefined;
   const localOpen = buildOpen({
     localAs,
     routerId: speaker.routerId,
     holdTimeSec: cfg.holdTimeSec ?? speaker.holdTimeSec ?? DEFAULT_HOLD_TIME_SEC,
     families,
-    ...(cfg.addPathReceive ? { addPath: Object.fromEntries(families.map((f) => [f, "receive"])) } : {}),
+    ...(addPathMode !== undefined ? { addPath: Object.fromEntries(families.map((f) => [f, addPathMode])) } : {}),
     // Forwarding preserved: the dataplane keeps its routes while the speaker restarts.
     ...(gr !== undefined && cfg.gracefulRestart !== false
       ? {

@@ -31,7 +31,8 @@ import {
   type PrefixKey,
 } from "../rib/prefix-key.js";
 import { otcIngress, ROLES } from "../rib/roles.js";
-import { type GroupMember, UpdateGroup } from "../rib/update-group.js";
+import { AddPathGroup, addPathSelection, addPathSelectionKey, PathIds } from "../rib/add-path-group.js";
+import { type ExportGroup, type GroupMember, UpdateGroup } from "../rib/update-group.js";
 import { FAMILIES, type Negotiated } from "../session/negotiate.js";
 import { type Clock, describeDown, Session, type SessionTransport } from "../session/session.js";
 import { connectTcp } from "../transport/connect.js";
@@ -66,7 +67,7 @@ interface Peer {
   /** The export policy's name and version: peers share an update group only with the same one. */
   exportPolicyName: string;
   negotiated: Negotiated | undefined;
-  group: UpdateGroup | undefined;
+  group: ExportGroup | undefined;
   member: GroupMember | undefined;
   rejected: Record<Family, Set<PrefixKey | string>>;
   /** Graceful restart: families whose stale paths wait for End-of-RIB, and the restart timer. */
@@ -166,7 +167,8 @@ function validateMaxPrefixes(p: PeerConfig, at: string): void {
 export class Speaker {
   readonly rib: LocRib;
   private readonly peers = new Map<string, Peer>();
-  private readonly groups = new Map<string, UpdateGroup>();
+  private readonly groups = new Map<string, ExportGroup>();
+  private readonly pathIds = new PathIds();
   private readonly local: PeerRef;
   private policies = new Map<string, { policy: CompiledPolicy; version: number; text: string }>();
   private policyVersion = 0;
@@ -553,7 +555,7 @@ export class Speaker {
   }
 
   /** The update group for the peer's export target, policy and session encoding (made if new). */
-  private groupFor(peer: Peer, n: Negotiated): UpdateGroup {
+  private groupFor(peer: Peer, n: Negotiated): ExportGroup {
     const local = peer.session.localAddress ?? "";
     const localAddress = this.nextHopSelf(peer, local);
     const target: ExportTarget = {
@@ -568,6 +570,7 @@ export class Speaker {
       sharedSubnet: this.sharedSubnet(peer.cfg.address, local),
       ...(n.role !== undefined ? { role: n.role.local } : {}),
     };
+    const selection = addPathSelection(peer.cfg.addPathSend, n.addPathTx);
     const key = [
       target.type,
       target.localAs,
@@ -584,9 +587,23 @@ export class Speaker {
       n.extendedNextHop,
       [...n.addPathTx].join("+"),
       target.role ?? "",
+      addPathSelectionKey(selection),
     ].join("|");
     let g = this.groups.get(key);
-    if (g === undefined) {
+    if (g === undefined && selection !== undefined) {
+      // A change to any path of a prefix is news to these members, not only a new best.
+      this.rib.trackAllPaths = true;
+      g = new AddPathGroup(
+        key,
+        target,
+        peer.exportPolicy,
+        { ctx: n.tx, extendedNextHop: n.extendedNextHop },
+        this.rib,
+        selection,
+        this.pathIds,
+      );
+      this.groups.set(key, g);
+    } else if (g === undefined) {
       g = new UpdateGroup(
         key,
         this.freeSlot(),
@@ -615,7 +632,9 @@ export class Speaker {
 
   /** The lowest group slot not in use (slots index Dest.out). */
   private freeSlot(): number {
-    const used = new Set([...this.groups.values()].map((g) => g.slot));
+    const used = new Set(
+      [...this.groups.values()].flatMap((g) => (g instanceof UpdateGroup ? [g.slot] : [])),
+    );
     let i = 0;
     while (used.has(i)) i++;
     return i;
@@ -912,12 +931,11 @@ export class Speaker {
     this.flushScheduled = false;
     const groups = [...this.groups.values()].filter((g) => g.active);
     for (const f of FAMILIES) {
-      const dests = this.rib.drainChanges(f);
-      for (const d of dests) {
+      this.rib.drain(f, (d, bestChanged) => {
         for (const g of groups) g.process(f, d);
-        for (const cb of this.bestListeners) cb(f, d.key, d.best);
+        if (bestChanged) for (const cb of this.bestListeners) cb(f, d.key, d.best);
         if (d.best === undefined) this.rib.prune(f, d);
-      }
+      });
     }
     for (const g of groups) {
       g.flush();

@@ -12,7 +12,7 @@ import type { Policy, PrefixMatch, Rule, RuleMatch, RuleSet } from "../../bgp/po
 import { compilePolicy } from "../../bgp/policy/policy.js";
 import { keyFromString } from "../../bgp/rib/prefix-key.js";
 import { ROLES } from "../../bgp/rib/roles.js";
-import type { MaxPrefixes, OriginateConfig, PeerConfig, SpeakerConfig } from "../../bgp/speaker/config.js";
+import type { AddPathSend, MaxPrefixes, OriginateConfig, PeerConfig, SpeakerConfig } from "../../bgp/speaker/config.js";
 import { parseAsNumber } from "../api/asn.js";
 import {
   ConfigFieldError,
@@ -118,6 +118,16 @@ function decodeBfd(r: FieldReader): BfdConfig | undefined {
   );
 }
 
+/** `addPathSend: all` or `addPathSend: N` (the best N paths). */
+function decodeAddPathSend(r: FieldReader): AddPathSend | undefined {
+  return r.optional("addPathSend", () => {
+    if (r.raw("addPathSend") === "all") return "all" as const;
+    if (typeof r.raw("addPathSend") !== "number")
+      throw r.fail("addPathSend", 'must be "all" or a number of paths (the best N)', r.raw("addPathSend"));
+    return { best: r.int("addPathSend", { min: 1, max: 64 }) };
+  });
+}
+
 function decodePeer(raw: unknown, path: FieldPath): PeerConfig {
   const r = new FieldReader(raw, path);
   const families = r.optional("families", () =>
@@ -171,6 +181,7 @@ function decodePeer(raw: unknown, path: FieldPath): PeerConfig {
       "addPathReceive",
       r.optional("addPathReceive", () => r.bool("addPathReceive")),
     ),
+    ...opt("addPathSend", decodeAddPathSend(r)),
     ...opt(
       "gracefulRestart",
       r.optional("gracefulRestart", () => r.bool("gracefulRestart")),
