@@ -10,12 +10,12 @@
  */
 import type { AttrContext } from "../codec/attributes.js";
 import { AttrType } from "../codec/constants.js";
+import type { PrefixList } from "../codec/prefix-list.js";
 import { encodeEndOfRib, packAnnouncements, packWithdrawals } from "../codec/update-pack.js";
 import type { CompiledPolicy } from "../policy/policy.js";
 import { type ExportTarget, exportPath } from "./export.js";
 import type { Dest, LocRib, Path } from "./loc-rib.js";
 import type { PathAttrs } from "./path-attrs.js";
-import type { PrefixList } from "../codec/prefix-list.js";
 import { type Family, keysToPrefixList, type PrefixKey } from "./prefix-key.js";
 
 export interface GroupMember {
@@ -59,7 +59,11 @@ export interface ExportGroup {
 }
 
 /** Packed UPDATEs announcing `list` with `attrs`: classic NLRI, or MP_REACH for IPv6 next hops. */
-export function encodeAnnouncements(encoding: GroupEncoding, attrs: PathAttrs, list: PrefixList): Uint8Array[] {
+export function encodeAnnouncements(
+  encoding: GroupEncoding,
+  attrs: PathAttrs,
+  list: PrefixList,
+): Uint8Array[] {
   const maxMessageLen = encoding.ctx.maxMessageLen;
   const ipv4 = list.afi === 1;
   if (ipv4 && !attrs.nextHop.includes(":"))

@@ -26,7 +26,9 @@ export function sessionConfig(
     routerId: speaker.routerId,
     holdTimeSec: cfg.holdTimeSec ?? speaker.holdTimeSec ?? DEFAULT_HOLD_TIME_SEC,
     families,
-    ...(addPathMode !== undefined ? { addPath: Object.fromEntries(families.map((f) => [f, addPathMode])) } : {}),
+    ...(addPathMode !== undefined
+      ? { addPath: Object.fromEntries(families.map((f) => [f, addPathMode])) }
+      : {}),
     // Forwarding preserved: the dataplane keeps its routes while the speaker restarts.
     ...(gr !== undefined && cfg.gracefulRestart !== false
       ? {

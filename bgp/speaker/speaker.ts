@@ -19,6 +19,7 @@ import { encodeRouteRefresh, type RouteRefreshMessage } from "../codec/route-ref
 import { reconcileAs4 } from "../codec/transit.js";
 import { endOfRibFamily, type UpdateMessage } from "../codec/update.js";
 import { ACCEPT_ALL, applySet, type CompiledPolicy, compilePolicy, REJECT_ALL } from "../policy/policy.js";
+import { AddPathGroup, addPathSelection, addPathSelectionKey, PathIds } from "../rib/add-path-group.js";
 import type { ExportTarget } from "../rib/export.js";
 import { type Dest, LocRib, type Path, type PeerRef } from "../rib/loc-rib.js";
 import { AttrTable, buildPathAttrs, type PathAttrs } from "../rib/path-attrs.js";
@@ -31,7 +32,6 @@ import {
   type PrefixKey,
 } from "../rib/prefix-key.js";
 import { otcIngress, ROLES } from "../rib/roles.js";
-import { AddPathGroup, addPathSelection, addPathSelectionKey, PathIds } from "../rib/add-path-group.js";
 import { type ExportGroup, type GroupMember, UpdateGroup } from "../rib/update-group.js";
 import { FAMILIES, type Negotiated } from "../session/negotiate.js";
 import { type Clock, describeDown, Session, type SessionTransport } from "../session/session.js";

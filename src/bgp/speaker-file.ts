@@ -12,7 +12,13 @@ import type { Policy, PrefixMatch, Rule, RuleMatch, RuleSet } from "../../bgp/po
 import { compilePolicy } from "../../bgp/policy/policy.js";
 import { keyFromString } from "../../bgp/rib/prefix-key.js";
 import { ROLES } from "../../bgp/rib/roles.js";
-import type { AddPathSend, MaxPrefixes, OriginateConfig, PeerConfig, SpeakerConfig } from "../../bgp/speaker/config.js";
+import type {
+  AddPathSend,
+  MaxPrefixes,
+  OriginateConfig,
+  PeerConfig,
+  SpeakerConfig,
+} from "../../bgp/speaker/config.js";
 import { parseAsNumber } from "../api/asn.js";
 import {
   ConfigFieldError,

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { decodeMessage } from "../../../../bgp/codec/message.js";
 import { prefixStrings } from "../../../../bgp/codec/prefix-list.js";
 import type { UpdateMessage } from "../../../../bgp/codec/update.js";
-import { AddPathGroup, type PathSelection, PathIds } from "../../../../bgp/rib/add-path-group.js";
+import { AddPathGroup, PathIds, type PathSelection } from "../../../../bgp/rib/add-path-group.js";
 import type { ExportTarget } from "../../../../bgp/rib/export.js";
 import { LocRib } from "../../../../bgp/rib/loc-rib.js";
 import { AttrTable } from "../../../../bgp/rib/path-attrs.js";
@@ -72,7 +72,10 @@ function setup(selection: PathSelection | undefined) {
     "k",
     target,
     undefined,
-    { ctx: { fourOctetAs: true, addPath: { ipv4: selection !== undefined }, maxMessageLen: 4096 }, extendedNextHop: false },
+    {
+      ctx: { fourOctetAs: true, addPath: { ipv4: selection !== undefined }, maxMessageLen: 4096 },
+      extendedNextHop: false,
+    },
     rib,
     selection === undefined ? {} : { ipv4: selection },
     new PathIds(),
