@@ -23,6 +23,9 @@ export interface Candidate {
 }
 
 const DEFAULT_LOCAL_PREF = 100;
+/** RFC 9494 well-known communities. */
+export const LLGR_STALE = 0xffff0006;
+export const NO_LLGR = 0xffff0007;
 
 function ipv4Number(s: string): number {
   const p = s.split(".");
@@ -51,6 +54,8 @@ export function selectBest(paths: readonly Candidate[]): number {
   if (paths.length <= 1) return paths.length - 1;
   let c = paths.map((_, i) => i);
   const p = (i: number) => paths[i]!;
+  // RFC 9494 §4.2: a long-lived stale path loses to any other, before LOCAL_PREF is looked at.
+  c = keepMin(c, (i) => (p(i).attrs.communities.includes(LLGR_STALE) ? 1 : 0));
   c = keepMin(c, (i) => -(p(i).attrs.localPref ?? DEFAULT_LOCAL_PREF));
   c = keepMin(c, (i) => (p(i).source === "local" ? 0 : 1));
   c = keepMin(c, (i) => p(i).attrs.asPathLength);

@@ -1,7 +1,7 @@
 /**
  * What a best path becomes when sent to a peer (RFC 4271 §5.1, §9.2; RFC 4456 §6-8; RFC 1997; RFC 6793
  * §4.2.2): whether it may be sent at all (iBGP split horizon and route reflection, NO_ADVERTISE,
- * NO_EXPORT, NO_EXPORT_SUBCONFED) and the rewritten attributes: AS prepend and no LOCAL_PREF,
+ * NO_EXPORT, NO_EXPORT_SUBCONFED, LLGR_STALE to peers without LLGR) and the rewritten attributes: AS prepend and no LOCAL_PREF,
  * ORIGINATOR_ID or CLUSTER_LIST towards eBGP; LOCAL_PREF, ORIGINATOR_ID and CLUSTER_LIST when
  * reflecting; next hop self or kept; MED not passed from one AS to another; AS4_PATH for 2-octet peers;
  * Partial set on unknown transitive attributes; Only to Customer per BGP role (RFC 9234 §6). Export
@@ -12,6 +12,7 @@ import type { PathAttribute } from "../codec/attributes.js";
 import { AS_TRANS } from "../codec/constants.js";
 import { forwardableAttributes } from "../codec/transit.js";
 import type { CompiledPolicy } from "../policy/policy.js";
+import { LLGR_STALE } from "./best-path.js";
 import type { Path } from "./loc-rib.js";
 import { buildPathAttrs, type PathAttrs } from "./path-attrs.js";
 import { type Family, keyFromString, keyWithin } from "./prefix-key.js";
@@ -42,6 +43,8 @@ export interface ExportTarget {
   readonly sharedSubnet?: Partial<Record<Family, string>>;
   /** Our BGP role on the session (eBGP with roles negotiated): the Only to Customer egress rules apply. */
   readonly role?: Role;
+  /** The peer announced long-lived graceful restart: it may be sent LLGR_STALE paths (RFC 9494 §4.5). */
+  readonly llgr?: boolean;
 }
 
 /** May `p` be advertised to `t` at all? (Before policy.) */
@@ -50,6 +53,8 @@ export function mayAdvertise(p: Path, t: ExportTarget): boolean {
   if (c.length > 0) {
     if (c.includes(NO_ADVERTISE)) return false;
     if (t.type === "ebgp" && (c.includes(NO_EXPORT) || c.includes(NO_EXPORT_SUBCONFED))) return false;
+    // RFC 9494 §4.5: a peer that does not know LLGR would take a stale path for a good one.
+    if (t.llgr !== true && c.includes(LLGR_STALE)) return false;
   }
   if (p.source === "ibgp" && t.type === "ibgp") {
     // RFC 4456 §6: client routes go to everyone, non-client routes to clients only; without route

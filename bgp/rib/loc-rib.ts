@@ -312,6 +312,47 @@ export class LocRib {
     return n;
   }
 
+  /**
+   * RFC 9494 §4.3, at the end of a peer's restart time: each of its paths in `families` becomes what
+   * `rewrite` makes of its attributes (LLGR_STALE added), or goes when `rewrite` says undefined
+   * (NO_LLGR). The paths stay stale, so End-of-RIB or the long-lived timer sweeps them. Returns how many
+   * are kept.
+   */
+  rewritePeer(
+    peer: PeerRef,
+    families: readonly Family[],
+    rewrite: (attrs: PathAttrs) => PathAttrs | undefined,
+  ): number {
+    if (!this.counts.has(peer.id)) return 0;
+    const c = this.countsOf(peer);
+    let kept = 0;
+    for (const f of families) {
+      if (c[f] === 0) continue;
+      for (const d of [...this.dests[f].values()]) {
+        let touched = false;
+        for (const p of [...d.paths]) {
+          if (p.peer !== peer) continue;
+          touched = true;
+          const idx = d.indexOf(peer, p.pathId);
+          const next = rewrite(p.attrs);
+          this.forget(p, c, f);
+          if (next === undefined) {
+            d.removeAt(idx);
+            continue;
+          }
+          const shared = this.attrTable.intern(next);
+          this.attrTable.ref(shared);
+          d.setAt(idx, new Path(peer, d.key, p.pathId, shared, true));
+          c[f]++;
+          c.stale++;
+          kept++;
+        }
+        if (touched) this.decide(f, d);
+      }
+    }
+    return kept;
+  }
+
   sweepStale(peer: PeerRef, families: readonly Family[]): number {
     return this.removeWhere(peer, families, true);
   }

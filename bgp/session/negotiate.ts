@@ -33,6 +33,14 @@ export interface LocalOpenConfig {
     readonly restarting: boolean;
     readonly forwardingPreserved: boolean;
   };
+  /**
+   * Announce long-lived graceful restart (RFC 9494) with this stale time for every family; sent only
+   * with graceful restart, which RFC 9494 §3 requires beside it.
+   */
+  readonly longLivedGracefulRestart?: {
+    readonly staleTimeSec: number;
+    readonly forwardingPreserved: boolean;
+  };
   readonly extendedMessage?: boolean;
   /** Offer IPv4 NLRI with IPv6 next hops (RFC 8950). */
   readonly extendedNextHop?: boolean;
@@ -53,6 +61,19 @@ export function buildOpen(c: LocalOpenConfig): OpenMessage {
     caps.push({ name: "extended-next-hop", code: 5, entries: [{ afi: 1, safi: 1, nextHopAfi: 2 }] });
   }
   if (c.extendedMessage) caps.push({ name: "extended-message", code: 6 });
+  if (c.gracefulRestart && c.longLivedGracefulRestart) {
+    const l = c.longLivedGracefulRestart;
+    caps.push({
+      name: "long-lived-graceful-restart",
+      code: 71,
+      families: c.families.map((f) => ({
+        afi: afiOf(f),
+        safi: 1,
+        flags: l.forwardingPreserved ? 0x80 : 0,
+        staleTimeSec: Math.min(l.staleTimeSec, 0xffffff),
+      })),
+    });
+  }
   if (c.gracefulRestart) {
     const g = c.gracefulRestart;
     caps.push({
@@ -114,6 +135,10 @@ export interface Negotiated {
   readonly gracefulRestart: PeerGracefulRestart | undefined;
   /** We announced graceful restart, so the peer may act as our helper. */
   readonly localGracefulRestart: boolean;
+  /** The peer's long-lived stale time per family (RFC 9494), when it announced LLGR. */
+  readonly longLivedGracefulRestart: ReadonlyMap<Family, number> | undefined;
+  /** We announced LLGR too: we keep the peer's routes as LLGR_STALE after its restart time. */
+  readonly localLongLivedGracefulRestart: boolean;
   readonly peerHostname?: string;
   /** Our role and the peer's when roles were configured (RFC 9234); route-leak rules apply then. */
   readonly role?: { readonly local: Role; readonly remote?: Role };
@@ -237,6 +262,16 @@ export function negotiate(local: OpenMessage, remote: OpenMessage, exp: PeerExpe
           ),
         }
       : undefined;
+  const llgr = remoteCaps.find((c) => c.name === "long-lived-graceful-restart");
+  const longLivedGracefulRestart =
+    llgr?.name === "long-lived-graceful-restart"
+      ? new Map(
+          llgr.families.flatMap((f): [Family, number][] => {
+            const fam = familyOfAfi(f.afi);
+            return fam !== undefined && f.safi === 1 && families.has(fam) ? [[fam, f.staleTimeSec]] : [];
+          }),
+        )
+      : undefined;
   const fqdn = remoteCaps.find((c) => c.name === "fqdn");
   const maxMessageLen = extendedMessage ? MAX_EXTENDED_MESSAGE_LEN : MAX_MESSAGE_LEN;
   const peerType = peerAs === exp.localAs ? ("ibgp" as const) : ("ebgp" as const);
@@ -262,6 +297,8 @@ export function negotiate(local: OpenMessage, remote: OpenMessage, exp: PeerExpe
     extendedNextHop: enh(localCaps) && enh(remoteCaps),
     gracefulRestart,
     localGracefulRestart: has(localCaps, "graceful-restart"),
+    longLivedGracefulRestart,
+    localLongLivedGracefulRestart: has(localCaps, "long-lived-graceful-restart"),
     ...(fqdn?.name === "fqdn" ? { peerHostname: fqdn.hostname } : {}),
     ...(roleCheck !== undefined
       ? {

@@ -108,7 +108,13 @@ export interface SpeakerConfig {
   readonly peers: readonly PeerConfig[];
   readonly policies?: Readonly<Record<string, Policy>>;
   readonly originate?: readonly OriginateConfig[];
-  readonly gracefulRestart?: { readonly restartTimeSec: number };
+  /**
+   * Graceful restart (RFC 4724) in both roles; with `longLivedStaleTimeSec`, long-lived graceful
+   * restart too (RFC 9494): after the restart time a peer's routes stay, marked LLGR_STALE and least
+   * preferred, for the stale time the peer asked for (at most this long), and ours are kept as long by
+   * peers that help.
+   */
+  readonly gracefulRestart?: { readonly restartTimeSec: number; readonly longLivedStaleTimeSec?: number };
   readonly holdTimeSec?: number;
   readonly connectRetrySec?: number;
   readonly idleHoldSec?: { readonly initial: number; readonly max: number };

@@ -37,6 +37,14 @@ export function sessionConfig(
             restarting: false,
             forwardingPreserved: true,
           },
+          ...(gr.longLivedStaleTimeSec !== undefined
+            ? {
+                longLivedGracefulRestart: {
+                  staleTimeSec: gr.longLivedStaleTimeSec,
+                  forwardingPreserved: true,
+                },
+              }
+            : {}),
         }
       : {}),
     extendedMessage: true,

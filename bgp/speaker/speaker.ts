@@ -40,6 +40,7 @@ import { TcpListener } from "../transport/listener.js";
 import { md5DropTracker, readMd5Counters } from "../transport/md5-counters.js";
 import { setMinTtl, setTtl } from "../transport/socket-options.js";
 import type { OriginateConfig, PeerConfig, SpeakerConfig } from "./config.js";
+import { byStaleTime, longLivedStaleTimes, markLongLivedStale } from "./long-lived-stale.js";
 import { sessionConfig } from "./peer-session.js";
 import { PrefixLimitGuard } from "./prefix-limit.js";
 import { type PeerPlan, planReconfigure } from "./reconfigure.js";
@@ -569,6 +570,7 @@ export class Speaker {
       fourOctetAs: n.fourOctetAs,
       sharedSubnet: this.sharedSubnet(peer.cfg.address, local),
       ...(n.role !== undefined ? { role: n.role.local } : {}),
+      ...(n.longLivedGracefulRestart !== undefined ? { llgr: true } : {}),
     };
     const selection = addPathSelection(peer.cfg.addPathSend, n.addPathTx);
     const key = [
@@ -588,6 +590,7 @@ export class Speaker {
       [...n.addPathTx].join("+"),
       target.role ?? "",
       addPathSelectionKey(selection),
+      target.llgr === true,
     ].join("|");
     let g = this.groups.get(key);
     if (g === undefined && selection !== undefined) {
@@ -695,34 +698,78 @@ export class Speaker {
     const gr = n?.gracefulRestart;
     const byNotification =
       reason === "notification-sent" || reason === "notification-received" || reason === "stop";
-    if (gr !== undefined && n!.localGracefulRestart && !byNotification && gr.restartTimeSec > 0) {
-      const families = [...gr.families];
+    const longLived =
+      n === undefined
+        ? new Map<Family, number>()
+        : longLivedStaleTimes(n, this.config.gracefulRestart?.longLivedStaleTimeSec);
+    if (
+      gr !== undefined &&
+      n!.localGracefulRestart &&
+      !byNotification &&
+      (gr.restartTimeSec > 0 || longLived.size > 0)
+    ) {
+      const kept = new Set([...gr.families, ...longLived.keys()]);
+      const families = [...kept];
       const count = this.rib.markStale(peer.ref, families);
       for (const f of families) peer.staleFamilies.add(f);
       this.rib.removePeer(
         peer.ref,
-        FAMILIES.filter((f) => !gr.families.has(f)),
+        FAMILIES.filter((f) => !kept.has(f)),
       );
       this.log("info", "graceful restart: keeping the peer's routes as stale", {
         peer: peer.cfg.address,
         stale: count,
         restartTimeSec: gr.restartTimeSec,
       });
-      peer.restartTimer = this.deps.clock.setTimer(gr.restartTimeSec * 1000, () => {
+      const restartOver = () => {
         peer.restartTimer = undefined;
-        const swept = this.rib.sweepStale(peer.ref, [...peer.staleFamilies]);
-        peer.staleFamilies.clear();
+        const sweep = [...peer.staleFamilies].filter((f) => !longLived.has(f));
+        const swept = this.rib.sweepStale(peer.ref, sweep);
+        for (const f of sweep) peer.staleFamilies.delete(f);
         this.log("info", "graceful restart: restart time over, stale routes removed", {
           peer: peer.cfg.address,
           removed: swept,
         });
+        this.startLongLived(peer, longLived);
         this.scheduleFlush();
-      });
+      };
+      if (gr.restartTimeSec > 0)
+        peer.restartTimer = this.deps.clock.setTimer(gr.restartTimeSec * 1000, restartOver);
+      else restartOver();
     } else {
       this.rib.removePeer(peer.ref);
       peer.staleFamilies.clear();
     }
     this.scheduleFlush();
+  }
+
+  /**
+   * RFC 9494 §4.3: the peer's restart time is over but it announced LLGR: its stale routes stay, marked
+   * LLGR_STALE and least preferred, until its long-lived stale time ends (or End-of-RIB sweeps them).
+   */
+  private startLongLived(peer: Peer, times: ReadonlyMap<Family, number>): void {
+    const families = [...peer.staleFamilies].filter((f) => times.has(f));
+    if (families.length === 0) return;
+    const kept = this.rib.rewritePeer(peer.ref, families, markLongLivedStale);
+    this.log("info", "long-lived graceful restart: keeping the peer's routes as LLGR_STALE", {
+      peer: peer.cfg.address,
+      kept,
+      staleTimeSec: Object.fromEntries(times),
+    });
+    const timers = [...byStaleTime(times)].map(([sec, fams]) =>
+      this.deps.clock.setTimer(sec * 1000, () => {
+        const still = fams.filter((f) => peer.staleFamilies.has(f));
+        const removed = this.rib.sweepStale(peer.ref, still);
+        for (const f of still) peer.staleFamilies.delete(f);
+        if (peer.staleFamilies.size === 0) peer.restartTimer = undefined;
+        this.log("info", "long-lived graceful restart: stale time over, routes removed", {
+          peer: peer.cfg.address,
+          removed,
+        });
+        this.scheduleFlush();
+      }),
+    );
+    peer.restartTimer = { cancel: () => timers.forEach((t) => t.cancel()) };
   }
 
   // ---- what peers send ------------------------------------------------------------------------------

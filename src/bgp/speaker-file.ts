@@ -369,6 +369,7 @@ export function decodeSpeakerFile(raw: unknown): SpeakerFile {
       r.optional("gracefulRestart", () =>
         r.object("gracefulRestart", (g) => ({
           restartTimeSec: g.int("restartTimeSec", { min: 1, max: 4095 }, 120),
+          ...opt("longLivedStaleTimeSec", optionalInt(g, "longLivedStaleTimeSec", 1, 0xffffff)),
         })),
       ),
     ),
