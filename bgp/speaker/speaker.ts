@@ -769,7 +769,11 @@ export class Speaker {
         this.scheduleFlush();
       }),
     );
-    peer.restartTimer = { cancel: () => timers.forEach((t) => t.cancel()) };
+    peer.restartTimer = {
+      cancel: () => {
+        for (const t of timers) t.cancel();
+      },
+    };
   }
 
   // ---- what peers send ------------------------------------------------------------------------------
