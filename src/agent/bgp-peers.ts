@@ -23,6 +23,7 @@ import {
   type LocalWorkload,
   type LocalWorkloadPeering,
 } from "./local-workload-peers.js";
+import { type PeerExtensions, peerExtensions } from "./peer-annotations.js";
 
 /** A Calico node as the session computation needs it. Addresses are canonical, without prefix length. */
 export interface NodeView {
@@ -72,6 +73,8 @@ export interface Session {
   readonly reachableBy?: string;
   /** "BGPPeer <name>" or "BGPConfiguration default" (mesh): where the settings come from. */
   readonly source: string;
+  /** BFD, prefix limits, ADD-PATH send, role: from the BGPPeer's bgp.tabby.dev/ annotations. */
+  readonly extensions?: PeerExtensions;
 }
 
 /** confd's backends.BGPPeer: a peering before it is placed on a node. */
@@ -252,6 +255,7 @@ export function computeSessions(x: PeerInputs): {
   };
 
   const peers = [...x.peers].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
+  const annotationsOf = new Map(peers.map((p) => [`BGPPeer ${p.metadata.name}`, p.metadata.annotations]));
   const specOf = (p: Resource) => (p.spec ?? {}) as BGPPeerSpec;
   const emitted = new Map<string, { kind: "Global" | "Node"; c: Candidate }>();
   const keyOf = (kind: string, c: Candidate) => `${kind}|${c.ip}|${c.port ?? 0}`;
@@ -260,6 +264,12 @@ export function computeSessions(x: PeerInputs): {
     if (emitted.has(key)) return; // the first wins: explicit peerings come before reverse ones
     if (kind === "Node" && emitted.has(keyOf("Global", c))) return; // global wins
     emitted.set(key, { kind, c });
+  };
+  const extensionsOf = (c: Candidate, name: string): { extensions?: PeerExtensions } => {
+    const ext = peerExtensions(annotationsOf.get(c.source), c.family, (reason) =>
+      problem(name, `${c.source}: ${reason}`, "ignored", c.ip),
+    );
+    return Object.keys(ext).length > 0 ? { extensions: ext } : {};
   };
   const localPeers: { name: string; spec: BGPPeerSpec }[] = [];
   const appliesToMe = (spec: BGPPeerSpec, res: string): boolean => {
@@ -361,6 +371,7 @@ export function computeSessions(x: PeerInputs): {
       ...(spec.password?.secretKeyRef !== undefined ? { password: spec.password } : {}),
       ...(spec.reachableBy ? { reachableBy: spec.reachableBy } : {}),
       source: c.source,
+      ...extensionsOf(c, name),
     });
   }
 

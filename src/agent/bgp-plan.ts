@@ -31,6 +31,7 @@ import {
 import { BIRD_INT_MAX, filterRules } from "./bgp-filters.js";
 import { computeSessions, type NodeView, type Session } from "./bgp-peers.js";
 import type { LocalWorkload, LocalWorkloadPeering } from "./local-workload-peers.js";
+import { longLivedStaleTime } from "./peer-annotations.js";
 
 export interface AffinityInput {
   readonly cidr: string;
@@ -207,6 +208,10 @@ export function computeBgpPlan(r: BgpResourceSet): BgpPlan {
   const configNamed = (n: string) =>
     (r.configs.find((c) => c.metadata.name === n)?.spec ?? undefined) as BGPConfigurationSpec | undefined;
   const dflt = configNamed("default") ?? {};
+  const longLived = longLivedStaleTime(
+    r.configs.find((c) => c.metadata.name === "default")?.metadata.annotations,
+    (reason) => problem({ name: "BGPConfiguration default", address: "", reason, effect: "ignored" }),
+  );
   const mine = configNamed(`node.${r.nodeName}`);
 
   let globalAsn: number = BGP_DEFAULTS.asNumber;
@@ -394,6 +399,7 @@ export function computeBgpPlan(r: BgpResourceSet): BgpPlan {
       importPolicy: imp.name,
       exportPolicy: exp.name,
       addPathReceive: true,
+      ...s.extensions,
       ...(reasons.length > 0 ? { shutdown: true } : {}),
     });
   }
@@ -441,6 +447,9 @@ export function computeBgpPlan(r: BgpResourceSet): BgpPlan {
     policies,
     originate,
     ...TIMERS,
+    ...(longLived !== undefined
+      ? { gracefulRestart: { ...TIMERS.gracefulRestart, longLivedStaleTimeSec: longLived } }
+      : {}),
     hostname: r.nodeName,
   };
   return {
