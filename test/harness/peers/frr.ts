@@ -3,9 +3,11 @@
  * their pid files, zserv socket and vty sockets in the test's temp dir (owned by user frr, which the
  * daemons drop to), as ../shared/reference/peer-configs/frr-run.sh does. State comes from
  * `vtysh --vty_socket DIR ... json`. zebra installs learned routes into the namespace's kernel
- * (`proto bgp`); pass `zebra: false` to run bgpd alone (`-Z`), e.g. for benchmarks.
+ * (`proto bgp`); pass `zebra: false` to run bgpd alone (`-Z`), e.g. for benchmarks. With `bfdd` the BFD
+ * daemon runs too (bgpd's `neighbor X bfd` reaches it through zebra), its control socket in the same dir.
  */
 
+import { chown, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { FRR_BIN, frrDaemonArgs, writeFrrDir } from "../../../src/lab/tor.js";
 import { run } from "../exec.js";
@@ -31,6 +33,8 @@ export interface FrrOptions {
   readonly zebra?: boolean;
   /** Extra bgpd arguments, e.g. ["-n"] (do not install routes in the kernel). */
   readonly bgpdArgs?: readonly string[];
+  /** Also run bfdd with this bfdd.conf (e.g. a `bfd` / `peer X` block, or ""); needs zebra. */
+  readonly bfdd?: string;
 }
 
 export class Frr extends DaemonBase {
@@ -39,6 +43,7 @@ export class Frr extends DaemonBase {
   private constructor(
     private readonly bgpd: NsProcess,
     private readonly zebra: NsProcess | undefined,
+    private readonly bfdd: NsProcess | undefined,
     readonly dir: string,
     readonly logFile: string,
     private readonly as: number,
@@ -87,12 +92,17 @@ export class Frr extends DaemonBase {
         timeoutMs: 10_000,
       });
     }
+    let bfdd: NsProcess | undefined;
+    if (opts.bfdd !== undefined) {
+      if (zebra === undefined) throw new Error("Frr.start: bfdd needs zebra");
+      bfdd = await Frr.startBfdd(ns, dir, zapi, opts.bfdd);
+    }
     const bgpd = ns.spawn(
       `${FRR_BIN}/bgpd`,
       [...frrDaemonArgs("bgpd", dir, zebra ? zapi : undefined), ...(opts.bgpdArgs ?? [])],
       { logFile: join(dir, "bgpd.out") },
     );
-    const frr = new Frr(bgpd, zebra, dir, logFile, as);
+    const frr = new Frr(bgpd, zebra, bfdd, dir, logFile, as);
     await frr.withLog(() =>
       eventually(() => frr.vtysh("show bgp summary json").then(() => true), {
         what: "bgpd to answer vtysh",
@@ -100,6 +110,28 @@ export class Frr extends DaemonBase {
       }),
     );
     return frr;
+  }
+
+  /** bfdd as user frr, its config, pid, control and vty sockets and log in `dir`; waits for its vty. */
+  private static async startBfdd(ns: Netns, dir: string, zapi: string, conf: string): Promise<NsProcess> {
+    const file = join(dir, "bfdd.conf");
+    await writeFile(file, conf);
+    // Owned like the dir writeFrrDir prepared: the frr user.
+    const { uid, gid } = await stat(dir);
+    await chown(file, uid, gid);
+    const proc = ns.spawn(
+      `${FRR_BIN}/bfdd`,
+      [
+        ...["-u", "frr", "-g", "frr", "--vty_socket", dir, "-f", file, "-i", join(dir, "bfdd.pid")],
+        ...["-z", zapi, "--bfdctl", join(dir, "bfdd.sock"), "--log", `file:${join(dir, "bfdd.log")}`],
+      ],
+      { logFile: join(dir, "bfdd.out") },
+    );
+    await eventually(() => run("test", ["-S", join(dir, "bfdd.vty")]).then(() => true), {
+      what: "bfdd's vty socket",
+      timeoutMs: 10_000,
+    });
+    return proc;
   }
 
   /** Runs vtysh commands (each a separate `-c`) against this instance. */
@@ -143,6 +175,7 @@ export class Frr extends DaemonBase {
 
   async stop(): Promise<void> {
     await this.bgpd.stop();
+    await this.bfdd?.stop();
     await this.zebra?.stop();
   }
 
